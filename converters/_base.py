@@ -1,0 +1,117 @@
+"""What every converter shares: options, the converter protocol, quiet exporter output."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from modelmap._errors import MissingDependencyError
+
+
+@dataclass(frozen=True)
+class ConvertOptions:
+    """Options for every converter, shared by the CLI and the API.
+
+    ``input_shape`` is one shape per model input, e.g. ``((1, 3, 224, 224),)``;
+    it is used when no example input is given. ``opset`` is the ONNX opset to
+    target (the exporter's default when None). ``verbose`` lets the exporters'
+    own output (dynamo progress, TensorFlow logs) through.
+    """
+
+    input_shape: tuple[tuple[int, ...], ...] | None = None
+    opset: int | None = None
+    verbose: bool = False
+
+
+class Converter(Protocol):
+    """A front end: a cheap ``match`` and a full ``convert``.
+
+    ``match`` must not import a framework: it looks at file extensions and at the
+    module names of a type's MRO. ``convert`` returns an annotated ModelProto
+    (see :mod:`modelmap._metadata`).
+    """
+
+    name: str
+    extensions: tuple[str, ...]
+
+    def match(self, ref: Any) -> bool: ...
+
+    def convert(self, ref: Any, example_input: Any, options: ConvertOptions) -> Any: ...
+
+
+def type_modules(obj: Any) -> list[str]:
+    """Top-level module names of every class in ``type(obj).__mro__``."""
+    return [(c.__module__ or "").split(".")[0] for c in type(obj).__mro__]
+
+
+def path_of(ref: Any) -> Path | None:
+    """``ref`` as a Path if it is a str or PathLike naming something on disk-like."""
+    if isinstance(ref, (str, os.PathLike)):
+        return Path(ref)
+    return None
+
+
+def require(module: str, extra: str) -> Any:
+    """Import an optional framework module or raise a MissingDependencyError."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as e:
+        raise MissingDependencyError(
+            f"{module} is not installed ({e}); install it with: pip install 'modelmap[{extra}]'"
+        ) from None
+
+
+def progress(message: str, options: ConvertOptions) -> None:
+    """A progress line on stderr, shown to people at a terminal or with --verbose."""
+    if options.verbose or sys.stderr.isatty():
+        print(f"modelmap: {message}", file=sys.stderr, flush=True)
+
+
+@contextlib.contextmanager
+def step(message: str, options: ConvertOptions) -> Iterator[None]:
+    """Report the start and the duration of a long step."""
+    progress(f"{message} ...", options)
+    t0 = time.perf_counter()
+    yield
+    progress(f"{message}: done in {time.perf_counter() - t0:.1f} s", options)
+
+
+@contextlib.contextmanager
+def quiet(options: ConvertOptions) -> Iterator[list[str]]:
+    """Silence the exporters' own chatter at the file-descriptor level.
+
+    Python's ``print`` and C++ logging (TensorFlow, onnxruntime) both go to fds 1
+    and 2; both are sent to a temporary file unless ``options.verbose``. The
+    captured text is appended to the yielded list, so a caller can show it when
+    something fails.
+    """
+    captured: list[str] = []
+    if options.verbose:
+        yield captured
+        return
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    with tempfile.TemporaryFile(mode="w+b") as sink:
+        os.dup2(sink.fileno(), 1)
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield captured
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
+            sink.seek(0)
+            captured.append(sink.read().decode("utf-8", "replace"))

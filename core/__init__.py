@@ -1,0 +1,1 @@
+"""The model graph and its analyses (see DESIGN.md, steps 3-4)."""

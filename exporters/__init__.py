@@ -1,0 +1,1 @@
+"""Exporters: one generator per format plus an atomic writer (see DESIGN.md, step 5)."""

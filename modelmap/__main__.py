@@ -1,0 +1,3 @@
+from modelmap._cli import main
+
+main()
