@@ -44,7 +44,7 @@ def load_onnx(path: Path) -> onnx.ModelProto:
         raise ModelLoadError(f"{path} is not a valid ONNX file (it holds no graph)")
     try:
         onnx.external_data_helper.load_external_data_for_model(model, str(path.parent))
-    except (OSError, ValueError) as e:
+    except (OSError, ValueError, onnx.checker.ValidationError) as e:
         raise ModelLoadError(f"{path}: cannot read its external data ({e})") from None
     return model
 

@@ -19,7 +19,7 @@ from . import __version__
 from ._errors import InputError, MissingDependencyError, ModelmapError
 
 
-def parse_shapes(values: tuple[str, ...]) -> tuple[tuple[int, ...], ...] | None:
+def parse_shapes(ctx: Any, param: Any, values: tuple[str, ...]) -> tuple[tuple[int, ...], ...] | None:
     """``("1,3,224,224", "1x10")`` -> ``((1, 3, 224, 224), (1, 10))``; ``;`` separates inputs too."""
     shapes = []
     for value in values:
@@ -55,6 +55,8 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
                 traceback.print_exc()
             click.echo(f"modelmap: error: {_one_line(e)}", err=True)
             sys.exit(1)
+        except click.ClickException:
+            raise
         except KeyboardInterrupt:
             click.echo("modelmap: interrupted", err=True)
             sys.exit(130)
@@ -81,6 +83,7 @@ input_shape_option = click.option(
     "input_shape",
     multiple=True,
     metavar="SHAPE",
+    callback=parse_shapes,
     help="Example input shape, e.g. 1,3,224,224; repeat (or separate with ;) for several inputs.",
 )
 
@@ -103,11 +106,11 @@ def cli() -> None:
 @click.option("--opset", type=click.IntRange(7, 30), default=None, help="Target ONNX opset.")
 @verbose_option
 @handle_errors
-def convert(model: str, output: str, input_shape: tuple[str, ...], opset: int | None, verbose: bool) -> None:
+def convert(model: str, output: str, input_shape: tuple[tuple[int, ...], ...] | None, opset: int | None, verbose: bool) -> None:
     """Convert MODEL to one self-contained, annotated ONNX file."""
     from . import _api
 
-    onnx_model = _api.to_onnx(model, output, input_shape=parse_shapes(input_shape), opset=opset, verbose=verbose)
+    onnx_model = _api.to_onnx(model, output, input_shape=input_shape, opset=opset, verbose=verbose)
     click.echo(f"wrote {output} ({len(onnx_model.graph.node)} ONNX nodes)")
 
 
