@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import sys
 import tempfile
@@ -87,12 +88,13 @@ def step(message: str, options: ConvertOptions) -> Iterator[None]:
 
 @contextlib.contextmanager
 def quiet(options: ConvertOptions) -> Iterator[list[str]]:
-    """Silence the exporters' own chatter at the file-descriptor level.
+    """Silence the exporters' own chatter, unless ``options.verbose``.
 
-    Python's ``print`` and C++ logging (TensorFlow, onnxruntime) both go to fds 1
-    and 2; both are sent to a temporary file unless ``options.verbose``. The
-    captured text is appended to the yielded list, so a caller can show it when
-    something fails.
+    C++ logging (TensorFlow, onnxruntime) writes to file descriptors 1 and 2, so
+    those go to a temporary file; Python-level prints go to ``sys.stdout`` /
+    ``sys.stderr``, which need not be on those descriptors (pytest's capture, a
+    Jupyter kernel), so they are swapped too. The captured text is appended to
+    the yielded list, so a caller can show it when something fails.
     """
     captured: list[str] = []
     if options.verbose:
@@ -101,11 +103,13 @@ def quiet(options: ConvertOptions) -> Iterator[list[str]]:
     sys.stdout.flush()
     sys.stderr.flush()
     saved = os.dup(1), os.dup(2)
+    python_level = io.StringIO()
     with tempfile.TemporaryFile(mode="w+b") as sink:
         os.dup2(sink.fileno(), 1)
         os.dup2(sink.fileno(), 2)
         try:
-            yield captured
+            with contextlib.redirect_stdout(python_level), contextlib.redirect_stderr(python_level):
+                yield captured
         finally:
             sys.stdout.flush()
             sys.stderr.flush()
@@ -114,4 +118,4 @@ def quiet(options: ConvertOptions) -> Iterator[list[str]]:
             os.close(saved[0])
             os.close(saved[1])
             sink.seek(0)
-            captured.append(sink.read().decode("utf-8", "replace"))
+            captured.append(sink.read().decode("utf-8", "replace") + python_level.getvalue())

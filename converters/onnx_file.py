@@ -1,7 +1,8 @@
 """ONNX models: ``onnx.ModelProto`` objects and ``.onnx`` files (external data too).
 
-ONNX files carry whatever hierarchy their producer left: ``namespace`` metadata
-(modelmap's own output, Model Explorer) is kept; otherwise ``/``-paths in node
+ONNX files carry whatever hierarchy their producer left: modelmap's own
+``namespace`` metadata is kept; the torch dynamo exporter's ``pkg.torch.onnx.name_scopes``
+are parsed as the PyTorch converter does; otherwise ``/``-paths in node
 names (the TorchScript exporter's ``/layer1/layer1.0/conv1/Conv``) become the
 namespace; otherwise the graph stays op level.
 """
@@ -17,6 +18,7 @@ from modelmap import _metadata as md
 from modelmap._errors import ModelLoadError, ModelNotFoundError
 
 from ._base import ConvertOptions, path_of
+from .pytorch import SCOPES_KEY, annotate_from_scopes
 
 
 def namespace_from_node_names(model: onnx.ModelProto) -> None:
@@ -65,6 +67,10 @@ class OnnxConverter:
             model.CopyFrom(ref)
         else:
             model = load_onnx(Path(ref))
+        if md.model_framework(model) == "onnx" and any(
+            p.key == SCOPES_KEY for n in model.graph.node for p in n.metadata_props
+        ):
+            annotate_from_scopes(model)
         namespace_from_node_names(model)
         if md.model_framework(model) == "onnx" or not md.model_converter(model):
             md.set_model_info(model, md.model_framework(model), md.model_converter(model) or "onnx file", md.model_layers(model))

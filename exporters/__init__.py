@@ -1,1 +1,167 @@
-"""Exporters: one generator per format plus an atomic writer (see DESIGN.md, step 5)."""
+"""Exporters: one generator per format plus an atomic writer (see DESIGN.md, step 5).
+
+============  ===================  =============================================
+name          extensions           content
+============  ===================  =============================================
+``dot``       ``.dot .gv``         Graphviz DOT text (:mod:`.dot`)
+``svg``       ``.svg``             rendered by Graphviz (:mod:`.render`)
+``pdf``       ``.pdf``             rendered by Graphviz
+``png``       ``.png``             rendered by Graphviz
+``mermaid``   ``.mmd .mermaid``    Mermaid flowchart (:mod:`.mermaid`)
+``markdown``  ``.md``              the Mermaid flowchart in a fenced block
+``onnx``      ``.onnx``            Netron-ready annotated model (:mod:`.netron`)
+``json``      ``.json``            ``analyze --json`` plus the layer graph
+============  ===================  =============================================
+
+:data:`registry` maps names and extensions to :class:`Exporter` objects; third
+parties add theirs from the ``modelmap.exporters`` entry-point group (a module that
+calls ``registry.register`` when imported). :func:`export` picks the exporter for a
+path (or a format name) and writes; :func:`generate` returns the content instead.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from modelmap._errors import InputError
+from modelmap._registry import Registry
+
+from ._base import DrawingWarning, Exporter
+from ._escape import dot_string, mermaid_string, xml_text
+from ._notebook import repr_mimebundle, repr_svg
+from ._options import DIRECTIONS, FOLD_AUTO_LAYERS, STYLES, DrawOptions
+
+if TYPE_CHECKING:  # pragma: no cover
+    from modelmap.core import Analysis
+
+
+# Each format's module is imported when it is first used, so that importing modelmap
+# stays cheap (no onnx, networkx or pydot until something is drawn).
+def _dot(analysis: Analysis, options: DrawOptions) -> str:
+    from .dot import generate_dot
+
+    return generate_dot(analysis, options)
+
+
+def _svg(analysis: Analysis, options: DrawOptions) -> str:
+    from .render import generate_svg
+
+    return generate_svg(analysis, options)
+
+
+def _pdf(analysis: Analysis, options: DrawOptions) -> bytes:
+    from .render import generate_pdf
+
+    return generate_pdf(analysis, options)
+
+
+def _png(analysis: Analysis, options: DrawOptions) -> bytes:
+    from .render import generate_png
+
+    return generate_png(analysis, options)
+
+
+def _mermaid(analysis: Analysis, options: DrawOptions) -> str:
+    from .mermaid import generate_mermaid
+
+    return generate_mermaid(analysis, options)
+
+
+def _markdown(analysis: Analysis, options: DrawOptions) -> str:
+    from .mermaid import generate_markdown
+
+    return generate_markdown(analysis, options)
+
+
+def _onnx(analysis: Analysis, options: DrawOptions) -> bytes:
+    from .netron import generate_onnx
+
+    return generate_onnx(analysis, options)
+
+
+def _json(analysis: Analysis, options: DrawOptions) -> str:
+    from .json_export import generate_json
+
+    return generate_json(analysis, options)
+
+
+class _OnnxExporter(Exporter):
+    """Writes the model, and with ``options.attachment`` Netron's sidecar next to it."""
+
+    def write(self, analysis: Analysis, path: str | os.PathLike[str], options: DrawOptions) -> list[Path]:
+        from .netron import write_onnx
+
+        return write_onnx(analysis, path, options)
+
+
+registry: Registry[Exporter] = Registry("exporter", entry_point_group="modelmap.exporters")
+for _e in (
+    Exporter("dot", (".dot", ".gv"), _dot, "Graphviz DOT text"),
+    Exporter("svg", (".svg",), _svg, "SVG rendered by Graphviz"),
+    Exporter("pdf", (".pdf",), _pdf, "PDF rendered by Graphviz"),
+    Exporter("png", (".png",), _png, "PNG rendered by Graphviz"),
+    Exporter("mermaid", (".mmd", ".mermaid"), _mermaid, "Mermaid flowchart"),
+    Exporter("markdown", (".md",), _markdown, "Mermaid flowchart in a fenced Markdown block"),
+    _OnnxExporter("onnx", (".onnx",), _onnx, "Netron-ready annotated ONNX model"),
+    Exporter("json", (".json",), _json, "analyze --json object plus the layer graph"),
+):
+    registry.register(_e.name, _e, _e.extensions)
+del _e
+
+
+def exporter_for(path: str | os.PathLike[str] | None = None, format: str | None = None) -> Exporter:  # noqa: A002
+    """The exporter named ``format``, else the one for ``path``'s extension; InputError if none."""
+    if format is not None:
+        name = format.lower().lstrip(".")
+        if name in registry:
+            return registry.get(name)
+        by_ext = registry.by_extension("." + name)
+        if by_ext is not None:
+            return by_ext
+        raise InputError(f"unknown output format {format!r}; known: {', '.join(registry.names())}")
+    if path is None:
+        raise InputError("no output format: give a file name with an extension or a format")
+    ext = Path(path).suffix
+    exporter = registry.by_extension(ext) if ext else None
+    if exporter is None:
+        what = f"extension {ext!r}" if ext else "file name without an extension"
+        raise InputError(
+            f"{Path(path).name}: unknown output {what}; use one of {', '.join(registry.extensions())} or --format"
+        )
+    return exporter
+
+
+def generate(analysis: Analysis, format: str, options: DrawOptions | None = None) -> str | bytes:  # noqa: A002
+    """The content of ``format`` for ``analysis``, without writing anything."""
+    return exporter_for(format=format).generate(analysis, options or DrawOptions())
+
+
+def export(
+    analysis: Analysis,
+    path: str | os.PathLike[str],
+    options: DrawOptions | None = None,
+    format: str | None = None,  # noqa: A002
+) -> list[Path]:
+    """Write ``analysis`` to ``path`` (format from ``format`` or the extension); the files written."""
+    return exporter_for(path, format).write(analysis, path, options or DrawOptions())
+
+
+__all__ = [
+    "DIRECTIONS",
+    "DrawOptions",
+    "DrawingWarning",
+    "Exporter",
+    "FOLD_AUTO_LAYERS",
+    "STYLES",
+    "dot_string",
+    "export",
+    "exporter_for",
+    "generate",
+    "mermaid_string",
+    "registry",
+    "repr_mimebundle",
+    "repr_svg",
+    "xml_text",
+]

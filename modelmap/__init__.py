@@ -12,6 +12,11 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from ._api import to_onnx
+from ._api import analyze
+from .core.analysis import Analysis
+from ._api import draw
+from ._api import compare, draw_diff, weight_stats, write_tensorboard, write_weights
+from .exporters._options import DrawOptions
 from ._errors import (
     ConversionError,
     FactoryError,
@@ -28,6 +33,15 @@ from ._errors import (
 __all__ = [
     "__version__",
     "to_onnx",
+    "analyze",
+    "Analysis",
+    "draw",
+    "compare",
+    "draw_diff",
+    "weight_stats",
+    "write_tensorboard",
+    "write_weights",
+    "DrawOptions",
     "ModelmapError",
     "InputError",
     "ModelNotFoundError",

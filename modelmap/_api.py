@@ -40,3 +40,189 @@ def save_onnx(onnx_model: Any, path: str | os.PathLike[str]) -> None:
     except ValueError as e:  # protobuf's 2 GB limit
         raise InputError(f"cannot write {path}: {e}") from None
     atomic_write(path, data)
+
+
+def analyze(
+    model: Any,
+    example_input: Any = None,
+    *,
+    input_shape: tuple[tuple[int, ...], ...] | None = None,
+    depth: int | None = None,
+    verbose: bool = False,
+) -> Any:
+    """Convert ``model`` (anything :func:`to_onnx` accepts, an ``onnx.ModelProto`` too) and
+    analyse it: layers, module tree, skip connections, repeated blocks, parameters.
+
+    ``depth`` is the default depth of the returned :class:`~modelmap.core.Analysis`'s
+    ``to_dict()`` and ``summary()`` (modules deeper than ``depth`` collapsed).
+
+    >>> a = mm.analyze(model, example_input)   # doctest: +SKIP
+    >>> [s.kind for s in a.skips], a.params    # doctest: +SKIP
+    """
+    from modelmap.core import analyze_onnx
+
+    if depth is not None and depth < 1:
+        raise InputError(f"depth must be at least 1, not {depth}")
+    analysis = analyze_onnx(to_onnx(model, None, example_input, input_shape=input_shape, verbose=verbose))
+    analysis.depth = depth
+    return analysis
+
+
+def draw(
+    model: Any,
+    path: str | os.PathLike[str],
+    example_input: Any = None,
+    *,
+    options: Any = None,
+    format: str | None = None,  # noqa: A002 - the CLI's --format
+    input_shape: tuple[tuple[int, ...], ...] | None = None,
+    verbose: bool = False,
+    **drawing: Any,
+) -> list[Any]:
+    """Draw ``model`` to ``path``; the format comes from ``format`` or the extension.
+
+    ``model`` is an :class:`~modelmap.core.Analysis` or anything :func:`to_onnx`
+    accepts. Drawing options come as a :class:`~modelmap.DrawOptions` (``options=``)
+    and/or keywords (``depth=2, style="paper"``), keywords winning. The file is
+    written atomically; returns the paths written.
+
+    >>> mm.draw(analysis, "resnet.svg", depth=2)   # doctest: +SKIP
+    """
+    from modelmap.exporters import DrawOptions, exporter_for
+
+    opts = DrawOptions.from_kwargs(options, **drawing)
+    exporter = exporter_for(path, format)  # a bad name fails before any conversion
+    return exporter.write(_analysis_of(model, example_input, input_shape, verbose), path, opts)
+
+
+def _analysis_of(model: Any, example_input: Any, input_shape: Any, verbose: bool) -> Any:
+    from modelmap.core import Analysis
+
+    if isinstance(model, Analysis):
+        return model
+    return analyze(model, example_input, input_shape=input_shape, verbose=verbose)
+
+
+# --------------------------------------------------------------------------- weights, TensorBoard, compare
+
+
+def weight_stats(
+    model: Any,
+    example_input: Any = None,
+    *,
+    input_shape: tuple[tuple[int, ...], ...] | None = None,
+    near_zero: float = 1e-3,
+    bins: int = 30,
+    verbose: bool = False,
+) -> Any:
+    """Per-layer weight statistics of ``model`` (an Analysis or anything :func:`to_onnx` accepts).
+
+    Returns a frozen :class:`~modelmap.core.weights.WeightStats`: per layer with weights,
+    each tensor's mean, std, min, max, fraction with ``|w| <= near_zero`` and histogram.
+
+    >>> ws = mm.weight_stats(model, example_input)            # doctest: +SKIP
+    >>> [(l.layer, l.near_zero) for l in ws.layers]           # doctest: +SKIP
+    """
+    from modelmap.core.weights import WeightOptions
+    from modelmap.core.weights import weight_stats as _stats
+
+    options = WeightOptions(near_zero=near_zero, bins=bins)
+    return _stats(_analysis_of(model, example_input, input_shape, verbose), options)
+
+
+def write_weights(
+    model: Any,
+    directory: str | os.PathLike[str],
+    example_input: Any = None,
+    *,
+    input_shape: tuple[tuple[int, ...], ...] | None = None,
+    near_zero: float = 1e-3,
+    max_tiles: int = 256,
+    title: str | None = None,
+    verbose: bool = False,
+) -> Any:
+    """Write the weights report folder (``index.html``, PNGs, ``weights.json``); returns a Report.
+
+    The folder appears complete or not at all; an existing folder is replaced only if it
+    is empty or an earlier report.
+    """
+    from modelmap.core.weights import WeightOptions
+    from modelmap.exporters.weights_report import ReportOptions, write_weights_report
+    from modelmap.exporters.weights_report import check_target
+
+    check_target(directory)  # before a slow conversion
+    options = ReportOptions(weights=WeightOptions(near_zero=near_zero), max_tiles=max_tiles, title=title)
+    return write_weights_report(_analysis_of(model, example_input, input_shape, verbose), directory, options)
+
+
+def write_tensorboard(
+    model: Any,
+    logdir: str | os.PathLike[str],
+    example_input: Any = None,
+    *,
+    step: int = 0,
+    input_shape: tuple[tuple[int, ...], ...] | None = None,
+    verbose: bool = False,
+) -> Any:
+    """Append the layer graph and one histogram per weight tensor to the TensorBoard run ``logdir``.
+
+    Calls with different ``step`` values on the same ``logdir`` give histograms over steps.
+    Returns a :class:`~modelmap.exporters.tensorboard.TensorBoardRun`.
+    """
+    from modelmap.exporters.tensorboard import TensorBoardOptions, check_logdir
+    from modelmap.exporters.tensorboard import write_tensorboard as _write
+
+    options = TensorBoardOptions(step=step)
+    check_logdir(logdir)
+    return _write(_analysis_of(model, example_input, input_shape, verbose), logdir, options)
+
+
+def compare(
+    a: Any,
+    b: Any,
+    *,
+    example_inputs: tuple[Any, Any] = (None, None),
+    input_shape: tuple[tuple[int, ...], ...] | None = None,
+    verbose: bool = False,
+) -> Any:
+    """Compare the architectures of two models (Analyses or anything :func:`to_onnx` accepts).
+
+    Returns a :class:`~modelmap.core.compare.Comparison`: ``same``, and otherwise the
+    layers added, removed or changed from ``a`` to ``b`` and the skip connections only
+    one of them has. Layer names and the source framework are ignored (the
+    normalisations are listed in :mod:`modelmap.core.compare`).
+
+    >>> mm.compare(keras_resnet, torch_resnet).same          # doctest: +SKIP
+    True
+    """
+    from modelmap.core.compare import compare as _compare
+
+    analysis_a = _analysis_of(a, example_inputs[0], input_shape, verbose)
+    analysis_b = _analysis_of(b, example_inputs[1], input_shape, verbose)
+    return _compare(analysis_a, analysis_b)
+
+
+def draw_diff(
+    a: Any,
+    b: Any,
+    path: str | os.PathLike[str],
+    *,
+    options: Any = None,
+    format: str | None = None,  # noqa: A002 - the CLI's --format
+    input_shape: tuple[tuple[int, ...], ...] | None = None,
+    verbose: bool = False,
+    **drawing: Any,
+) -> list[Any]:
+    """Draw ``b`` with the layers it adds (green) or changes (orange) relative to ``a``.
+
+    Formats: .dot, .svg, .png, .pdf. Returns the paths written.
+    """
+    from modelmap.core.compare import compare as _compare
+    from modelmap.exporters import DrawOptions
+    from modelmap.exporters.diff import diff_format, write_diff
+
+    opts = DrawOptions.from_kwargs(options, **drawing)
+    fmt = diff_format(path, format)  # a bad name fails before any conversion
+    analysis_a = _analysis_of(a, None, input_shape, verbose)
+    analysis_b = _analysis_of(b, None, input_shape, verbose)
+    return write_diff(analysis_b, _compare(analysis_a, analysis_b), path, opts, fmt)

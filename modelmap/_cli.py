@@ -114,5 +114,156 @@ def convert(model: str, output: str, input_shape: tuple[tuple[int, ...], ...] | 
     click.echo(f"wrote {output} ({len(onnx_model.graph.node)} ONNX nodes)")
 
 
+@cli.command()
+@click.argument("model")
+@click.option(
+    "-o", "--output", required=True, type=click.Path(dir_okay=False),
+    help="The file to write: .svg .pdf .png .dot .mmd .md .onnx .json (or see --format).",
+)
+@click.option("--format", "fmt", default=None, metavar="NAME",
+              help="Output format when the extension does not say: dot, svg, pdf, png, mermaid, markdown, onnx, json.")
+@click.option("--depth", type=click.IntRange(min=1), default=None, help="Collapse modules deeper than N levels.")
+@click.option("--fold/--no-fold", default=None, help="Fold repeated blocks into one marked x N [default: fold above 60 layers].")
+@click.option("--style", type=click.Choice(["detailed", "paper"]), default="detailed", show_default=True,
+              help="paper: compact, grayscale-safe, serif, for a figure.")
+@click.option("--direction", type=click.Choice(["TB", "LR"], case_sensitive=False), default="TB", show_default=True)
+@click.option("--shapes/--no-shapes", default=True, show_default=True, help="Show output shapes.")
+@click.option("--params/--no-params", default=True, show_default=True, help="Show parameter counts.")
+@click.option("--legend/--no-legend", default=True, show_default=True, help="Add a legend of the skip kinds drawn.")
+@click.option("--title", default=None, help="Diagram caption [default: the model's graph name].")
+@click.option("--attachment", is_flag=True, help="With .onnx: also write Netron's netron:attachment sidecar (.attachment.json).")
+@click.option("--diff", "diff_base", default=None, metavar="MODEL_A",
+              help="Colour the layers MODEL adds (green) or changes (orange) relative to MODEL_A (.dot .svg .png .pdf).")
+@input_shape_option
+@verbose_option
+@handle_errors
+def draw(
+    model: str, output: str, fmt: str | None, depth: int | None, fold: bool | None, style: str, direction: str,
+    shapes: bool, params: bool, legend: bool, title: str | None, attachment: bool,
+    input_shape: tuple[tuple[int, ...], ...] | None, verbose: bool, diff_base: str | None = None,
+) -> None:
+    """Draw MODEL as a diagram (or a Netron-ready ONNX / JSON file)."""
+    import warnings
+
+    from . import _api
+    from .exporters import DrawingWarning, DrawOptions
+
+    options = DrawOptions(depth=depth, fold=fold, style=style, direction=direction, shapes=shapes, params=params,
+                          legend=legend, title=title, attachment=attachment)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", DrawingWarning)
+        if diff_base is not None:
+            written = _api.draw_diff(diff_base, model, output, options=options, format=fmt, input_shape=input_shape,
+                                     verbose=verbose)
+        else:
+            written = _api.draw(model, output, options=options, format=fmt, input_shape=input_shape, verbose=verbose)
+    for w in caught:
+        if issubclass(w.category, DrawingWarning):
+            click.echo(f"modelmap: warning: {_one_line(w.message)}", err=True)  # type: ignore[arg-type]
+        elif verbose:
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+    click.echo("wrote " + ", ".join(str(p) for p in written))
+
+
+@cli.command()
+@click.argument("model")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (layers, skips, blocks, ...) instead of a table.")
+@click.option("--depth", type=click.IntRange(min=1), default=None, help="Collapse modules deeper than N levels.")
+@click.option("--explain", is_flag=True, help="Say why each merge op that is not a skip connection was rejected.")
+@input_shape_option
+@verbose_option
+@handle_errors
+def analyze(
+    model: str, as_json: bool, depth: int | None, explain: bool,
+    input_shape: tuple[tuple[int, ...], ...] | None, verbose: bool,
+) -> None:
+    """Analyse MODEL: layers, connections, skip connections, repeated blocks, parameters."""
+    import json
+
+    from . import _api
+
+    analysis = _api.analyze(model, input_shape=input_shape, depth=depth, verbose=verbose)
+    if as_json:
+        data = analysis.to_dict()
+        if not explain:
+            data.pop("rejections", None)
+        click.echo(json.dumps(data, indent=2))
+    else:
+        click.echo(analysis.summary(explain=explain))
+
+
+@cli.command()
+@click.argument("model")
+@click.option("-o", "--output", required=True, metavar="DIR",
+              help="The report folder to write (index.html, PNGs, weights.json); new, empty, or an earlier report.")
+@click.option("--near-zero", type=float, default=1e-3, show_default=True, help="|w| at or below this counts as near zero.")
+@click.option("--max-tiles", type=click.IntRange(min=1), default=256, show_default=True,
+              help="At most this many kernel tiles per convolution heatmap.")
+@input_shape_option
+@verbose_option
+@handle_errors
+def weights(
+    model: str, output: str, near_zero: float, max_tiles: int,
+    input_shape: tuple[tuple[int, ...], ...] | None, verbose: bool,
+) -> None:
+    """Per-layer weight histograms, heatmaps and statistics of MODEL, on one HTML page."""
+    from pathlib import Path
+
+    from . import _api
+
+    report = _api.write_weights(model, output, input_shape=input_shape, near_zero=near_zero, max_tiles=max_tiles,
+                                title=Path(model.split(":")[-1]).name if ":" in model else Path(model).name,
+                                verbose=verbose)
+    click.echo(
+        f"wrote {Path(output) / 'index.html'} ({len(report.stats.layers)} layers, "
+        f"{len(report.stats.tensors)} tensors, {len(report.pictures)} pictures)"
+    )
+
+
+@cli.command()
+@click.argument("model")
+@click.option("--logdir", required=True, metavar="DIR", help="The TensorBoard run folder to append to.")
+@click.option("--step", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Global step of the histograms; write checkpoints in increasing step order "
+                   "(TensorBoard drops later steps when a lower one follows).")
+@input_shape_option
+@verbose_option
+@handle_errors
+def tensorboard(
+    model: str, logdir: str, step: int, input_shape: tuple[tuple[int, ...], ...] | None, verbose: bool
+) -> None:
+    """Write MODEL's layer graph and weight histograms as TensorBoard event files."""
+    from . import _api
+
+    run = _api.write_tensorboard(model, logdir, step=step, input_shape=input_shape, verbose=verbose)
+    click.echo(f"wrote {run.event_file} (graph of {len(run.nodes)} layers, {len(run.tags)} histograms at step {step})")
+
+
+@cli.command()
+@click.argument("model_a")
+@click.argument("model_b")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object ({\"same\": ..., ...}) instead of text.")
+@input_shape_option
+@verbose_option
+@handle_errors
+def compare(
+    model_a: str, model_b: str, as_json: bool, input_shape: tuple[tuple[int, ...], ...] | None, verbose: bool
+) -> None:
+    """Compare the architectures of MODEL_A and MODEL_B, ignoring names and frameworks.
+
+    Exit code 0 when they are the same, 1 when they differ, 2 on bad input.
+    """
+    import json
+
+    from . import _api
+
+    result = _api.compare(model_a, model_b, input_shape=input_shape, verbose=verbose)
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), indent=2))
+    else:
+        click.echo(result.summary(name_a="A", name_b="B"))
+    sys.exit(0 if result.same else 1)
+
+
 def main() -> None:
     cli(prog_name="modelmap")

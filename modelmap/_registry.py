@@ -7,7 +7,6 @@ loaded lazily from an entry-point group the first time the registry is read.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from importlib.metadata import entry_points
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -50,6 +49,8 @@ class Registry(Generic[T]):
         if self._plugins_loaded:
             return
         self._plugins_loaded = True
+        from importlib.metadata import entry_points
+
         for ep in entry_points(group=self._group):
             ep.load()  # the plug-in registers itself on import
 

@@ -1,0 +1,635 @@
+"""Structural comparison of two analysed models, at layer level.
+
+:func:`compare` answers "is this the same architecture?" ignoring layer names and the
+framework a model came from, and when it is not, says which layers were added, removed
+or changed and which skip connections one model has and the other lacks.
+
+How a model is normalised
+-------------------------
+Each model becomes a DAG of *units*, each with a signature, through these rules. They
+are chosen so that a Keras model and its PyTorch twin compare equal, and so that nothing
+that changes what the network computes is hidden.
+
+1. **Facts come from the ONNX ops**, which look the same for every framework: op types,
+   ``kernel_shape``/``strides``/``dilations``/``group`` attributes (ONNX convolutions are
+   always channels-first), output channels from the kernel's first dimension. Framework
+   class names and layer names are never compared.
+2. **Layouts are ignored.** Output shapes are compared without the batch dimension and
+   as a multiset of extents (sorted), so NHWC ``(32, 32, 64)`` equals NCHW
+   ``(64, 32, 32)``. Pure layout ops (``Transpose`` layers, which tf2onnx inserts around
+   channels-first ops) are dropped, which drops a real ``Permute`` layer too.
+3. **Fused activations are split off.** A convolution, linear or merge layer whose ops
+   include an activation (Keras ``Dense(10, activation="softmax")``,
+   ``Conv2D(..., activation="relu")``) becomes two units, the layer and an activation, so
+   it equals ``Linear`` + ``Softmax`` in PyTorch. Activation units are named by the ONNX
+   op (``relu``, ``softmax``), so Keras ``ReLU()``, ``Activation("relu")`` and PyTorch
+   ``nn.ReLU``/``F.relu`` are equal.
+4. **Inference no-ops are dropped:** Dropout, Identity and Cast layers, layers without
+   ops, constants and shape computations; their inputs are wired to their consumers.
+5. **Reshapes are one kind.** ``Flatten`` and ``Reshape`` (PyTorch ``Flatten`` becomes
+   ONNX ``Flatten``, Keras' becomes ``Reshape``) both give ``reshape`` plus the output
+   shape. Channels-last flattening orders features differently; that is layout too.
+6. **Parameter counts are not compared** (Keras counts BatchNorm's moving statistics,
+   PyTorch does not); the hyper-parameters and shapes that determine them are.
+7. **Graph outputs are not units**: the layer producing them is.
+
+Two models are the *same* when their unit DAGs are isomorphic with equal signatures
+(networkx VF2, after a Weisfeiler-Lehman hash as a quick reject). The differences come
+from aligning the two unit sequences in a canonical topological order (ties broken by
+signature) with an edit-distance alignment (:func:`align`).
+"""
+
+from __future__ import annotations
+
+import difflib
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import networkx as nx
+
+from .ops import op_kind
+from .weights import layer_nodes
+
+#: layer kinds that carry no computation at inference time (rule 4)
+DROPPED_KINDS = frozenset({"dropout", "identity", "constant", "shape", "output"})
+#: op types that only move data between layouts or are no-ops (rules 2 and 4)
+LAYOUT_OPS = frozenset({"Transpose", "Identity", "Cast", "CastLike", "Dropout"})
+#: kinds whose fused activation becomes a unit of its own (rule 3)
+FUSING_KINDS = frozenset({"conv", "linear", "merge", "matmul"})
+#: kinds counted by ``weight_depth``
+WEIGHT_KINDS = frozenset({"conv", "linear", "embedding", "attention", "recurrent"})
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One normalised unit: a layer, or the activation split off a layer (``fused``)."""
+
+    index: int
+    layer: str
+    kind: str
+    signature: str
+    inputs: tuple[int, ...] = ()
+    fused: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"layer": self.layer, "kind": self.kind, "signature": self.signature, "fused": self.fused}
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A model normalised for comparison (see the module docstring)."""
+
+    framework: str
+    units: tuple[Unit, ...]
+    skips: tuple[tuple[str, int, int], ...]  # (kind, merge unit, fork unit)
+    skip_names: tuple[tuple[str, str, str], ...]  # (kind, merge layer, fork layer)
+    depth: int  # units on the longest path
+    weight_depth: int  # weight layers on the path with most of them
+
+    @property
+    def signatures(self) -> tuple[str, ...]:
+        return tuple(u.signature for u in self.units)
+
+    def graph(self) -> nx.DiGraph:
+        g = nx.DiGraph()
+        for u in self.units:
+            g.add_node(u.index, signature=u.signature)
+        for u in self.units:
+            for i in u.inputs:
+                g.add_edge(i, u.index)
+        return g
+
+    def summary_dict(self) -> dict[str, Any]:
+        counts: dict[str, int] = {}
+        for kind, _, _ in self.skips:
+            counts[kind] = counts.get(kind, 0) + 1
+        return {
+            "framework": self.framework,
+            "units": len(self.units),
+            "layers": len({u.layer for u in self.units}),
+            "depth": self.depth,
+            "weight_depth": self.weight_depth,
+            "skips": len(self.skips),
+            "skip_kinds": counts,
+        }
+
+
+@dataclass(frozen=True)
+class Change:
+    """One difference in the aligned sequences: ``added`` (in B only), ``removed`` (in A
+    only) or ``changed`` (same kind, different hyper-parameters or shape)."""
+
+    op: str
+    a: Unit | None
+    b: Unit | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "op": self.op,
+            "a": self.a.layer if self.a else None,
+            "b": self.b.layer if self.b else None,
+            "a_signature": self.a.signature if self.a else None,
+            "b_signature": self.b.signature if self.b else None,
+            "fused": bool((self.a and self.a.fused) or (self.b and self.b.fused)),
+        }
+
+    def text(self) -> str:
+        def show(u: Unit) -> str:
+            return f"{u.layer}{' (fused)' if u.fused else ''} [{u.signature}]"
+
+        if self.op == "added":
+            return f"+ {show(self.b)}" if self.b else "+"
+        if self.op == "removed":
+            return f"- {show(self.a)}" if self.a else "-"
+        return f"~ {show(self.a)} -> {show(self.b)}" if self.a and self.b else "~"
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The result of :func:`compare`; ``same`` is the answer, the rest explains it."""
+
+    same: bool
+    a: Profile
+    b: Profile
+    changes: tuple[Change, ...]
+    skips_only_in_a: tuple[tuple[str, str, str], ...]
+    skips_only_in_b: tuple[tuple[str, str, str], ...]
+    connections_only_in_a: tuple[tuple[str, str], ...] = ()
+    connections_only_in_b: tuple[tuple[str, str], ...] = ()
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def added(self) -> tuple[Change, ...]:
+        return tuple(c for c in self.changes if c.op == "added")
+
+    @property
+    def removed(self) -> tuple[Change, ...]:
+        return tuple(c for c in self.changes if c.op == "removed")
+
+    @property
+    def changed(self) -> tuple[Change, ...]:
+        return tuple(c for c in self.changes if c.op == "changed")
+
+    def b_marks(self) -> dict[str, str]:
+        """Layer of B -> ``added`` or ``changed``: the colouring of ``draw --diff``.
+
+        A layer whose own unit is unchanged but whose split-off activation differs counts
+        as changed; a merge that closes a skip connection A lacks counts as added.
+        """
+        marks: dict[str, str] = {}
+        for c in self.changes:
+            if c.b is None:
+                continue
+            if c.op == "added" and not c.b.fused:
+                marks[c.b.layer] = "added"
+            else:
+                marks.setdefault(c.b.layer, "changed")
+        for _, merge, _ in self.skips_only_in_b:
+            marks.setdefault(merge, "changed")
+        return marks
+
+    def to_dict(self) -> dict[str, Any]:
+        def skip(s: tuple[str, str, str]) -> dict[str, str]:
+            return {"kind": s[0], "merge": s[1], "fork": s[2]}
+
+        return {
+            "same": self.same,
+            "a": self.a.summary_dict(),
+            "b": self.b.summary_dict(),
+            "added": [c.to_dict() for c in self.added],
+            "removed": [c.to_dict() for c in self.removed],
+            "changed": [c.to_dict() for c in self.changed],
+            "skips_only_in_a": [skip(s) for s in self.skips_only_in_a],
+            "skips_only_in_b": [skip(s) for s in self.skips_only_in_b],
+            "connections_only_in_a": [list(e) for e in self.connections_only_in_a],
+            "connections_only_in_b": [list(e) for e in self.connections_only_in_b],
+            "notes": list(self.notes),
+        }
+
+    def summary(self, name_a: str = "A", name_b: str = "B", limit: int = 40) -> str:
+        """A readable report."""
+        pa, pb = self.a.summary_dict(), self.b.summary_dict()
+        lines = [f"{'same' if self.same else 'different'} architecture"]
+        for label, p in ((name_a, pa), (name_b, pb)):
+            kinds = ", ".join(f"{n} {k}" for k, n in p["skip_kinds"].items())
+            lines.append(
+                f"  {label}: {p['framework']}, {p['units']} units, depth {p['depth']}, "
+                f"{p['weight_depth']} weight layers deep, {p['skips']} skip connections" + (f" ({kinds})" if kinds else "")
+            )
+        if self.same:
+            return "\n".join(lines)
+        if pa["depth"] != pb["depth"] or pa["weight_depth"] != pb["weight_depth"]:
+            lines.append(
+                f"depth: {pa['depth']} vs {pb['depth']} units on the longest path; "
+                f"{pa['weight_depth']} vs {pb['weight_depth']} weight layers"
+            )
+        if self.changes:
+            lines.append(
+                f"layers: {len(self.added)} added, {len(self.removed)} removed, {len(self.changed)} changed "
+                f"(from {name_a} to {name_b})"
+            )
+            for c in self.changes[:limit]:
+                lines.append("  " + c.text())
+            if len(self.changes) > limit:
+                lines.append(f"  ... and {len(self.changes) - limit} more (see --json)")
+        for label, skips in ((name_a, self.skips_only_in_a), (name_b, self.skips_only_in_b)):
+            if skips:
+                lines.append(f"skip connections only in {label}: {len(skips)}")
+                for kind, merge, fork in skips[:limit]:
+                    lines.append(f"  {kind:<10} {fork} -> {merge}")
+                if len(skips) > limit:
+                    lines.append(f"  ... and {len(skips) - limit} more")
+        for label, conns in ((name_a, self.connections_only_in_a), (name_b, self.connections_only_in_b)):
+            if conns:
+                lines.append(f"connections only in {label}: {len(conns)}")
+                for u, v in conns[:limit]:
+                    lines.append(f"  {u} -> {v}")
+        for note in self.notes:
+            lines.append(f"note: {note}")
+        return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- normalising
+
+
+def shape_key(shape: Sequence[Any] | None) -> str:
+    """The layout-free form of an output shape: batch dropped, extents sorted (rule 2).
+
+    >>> shape_key((1, 64, 32, 32)) == shape_key(("batch", 32, 32, 64))
+    True
+    >>> shape_key(None)
+    '?'
+    """
+    if shape is None:
+        return "?"
+    dims = [d if isinstance(d, int) else "?" for d in list(shape)[1:]]
+    known = sorted((d for d in dims if isinstance(d, int)), reverse=True)
+    return "(" + ",".join(str(d) for d in known) + ",?" * (len(dims) - len(known)) + ")"
+
+
+def _ints(v: Any) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, (list, tuple)):
+        return "x".join(str(int(x)) for x in v)
+    return str(v)
+
+
+def _activation_name(op: str) -> str:
+    return op.lower()
+
+
+def _consts(analysis: Any) -> dict[str, tuple[int, ...]]:
+    model = analysis.model
+    dims = {t.name: tuple(t.dims) for t in model.graph.initializer}
+    for node in model.graph.node:
+        if node.op_type == "Constant" and node.output:
+            for a in node.attribute:
+                if a.name == "value":
+                    dims[node.output[0]] = tuple(a.t.dims)
+    return dims
+
+
+def _layer_signatures(layer: Any, ops: list[tuple[str, tuple[str, ...], Mapping[str, Any]]], dims: Mapping[str, tuple[int, ...]]) -> tuple[str, str, str | None]:
+    """(kind, signature, fused activation signature or None) of one layer."""
+    kind = getattr(layer.kind, "value", str(layer.kind))
+    shape = shape_key(layer.output_shape)
+    types = [t for t, _, _ in ops]
+    acts = [t for t in types if op_kind(t).value == "activation"]
+    fused = None
+    if kind in FUSING_KINDS and acts:
+        fused = f"act:{_activation_name(acts[-1])}"
+    if kind == "input":
+        return kind, f"input {shape}", None
+    if kind == "conv":
+        conv = next(((t, ins, at) for t, ins, at in ops if op_kind(t).value == "conv"), None)
+        if conv is not None:
+            t, ins, at = conv
+            w = dims.get(ins[1]) if len(ins) > 1 else None
+            group = int(at.get("group", 1) or 1)
+            if w and len(w) >= 3:
+                out = w[1] * group if t == "ConvTranspose" else w[0]
+                k = at.get("kernel_shape") or list(w[2:])
+            else:
+                out, k = "?", at.get("kernel_shape")
+            sig = (
+                f"{'convT' if t == 'ConvTranspose' else 'conv'} k{_ints(k)} s{_ints(at.get('strides'))} "
+                f"d{_ints(at.get('dilations'))} g{group} c{out} {shape}"
+            )
+            return kind, sig, fused
+    if kind == "linear":
+        return kind, f"linear {shape}", fused
+    if kind == "activation":
+        name = _activation_name(acts[-1]) if acts else "+".join(sorted(types)) or layer.type.lower()
+        return kind, f"act:{name}", None
+    if kind in ("norm", "pool", "merge", "reduce", "resize"):
+        main = [t for t in types if op_kind(t).value == kind]
+        op = main[0] if main else "+".join(sorted(set(types)))
+        arity = ""
+        if kind == "merge":
+            arity = f" n{len(layer.inputs)}"
+        if kind == "pool" and main:
+            at = next(a for t, _, a in ops if t == main[0])
+            arity = f" k{_ints(at.get('kernel_shape'))} s{_ints(at.get('strides'))}"
+        return kind, f"{kind}:{op}{arity} {shape}", fused
+    if kind == "reshape":
+        return kind, f"reshape {shape}", None
+    return kind, f"{kind}:{'+'.join(sorted(set(types)))} {shape}", fused
+
+
+def profile(analysis: Any) -> Profile:
+    """Normalise one :class:`~modelmap.core.analysis.Analysis` for comparison."""
+    ops: dict[str, list[tuple[str, tuple[str, ...], Mapping[str, Any]]]] = {}
+    for layer_name, op_type, inputs, attrs in layer_nodes(analysis):
+        ops.setdefault(layer_name, []).append((op_type, inputs, attrs))
+    dims = _consts(analysis)
+
+    # which layers stay
+    keep: dict[str, tuple[str, str, str | None]] = {}
+    for layer in analysis.layers:
+        kind = getattr(layer.kind, "value", str(layer.kind))
+        mine = ops.get(layer.name, [])
+        if kind in DROPPED_KINDS:
+            continue
+        if kind != "input" and not mine:
+            continue
+        if mine and all(t in LAYOUT_OPS for t, _, _ in mine) and not layer.params:
+            continue
+        keep[layer.name] = _layer_signatures(layer, mine, dims)
+
+    # the layer graph with dropped layers bypassed
+    g = nx.DiGraph()
+    g.add_nodes_from(layer.name for layer in analysis.layers)
+    for layer in analysis.layers:
+        for src in layer.inputs:
+            if src in g and src != layer.name:
+                g.add_edge(src, layer.name)
+    for name in [n for n in list(g.nodes) if n not in keep]:
+        preds, succs = list(g.predecessors(name)), list(g.successors(name))
+        g.remove_node(name)
+        g.add_edges_from((p, s) for p in preds for s in succs if p != s)
+
+    # units: one per kept layer, plus split-off activations
+    ug = nx.DiGraph()
+    head: dict[str, str] = {}  # layer -> node id of its first unit
+    tail: dict[str, str] = {}  # layer -> node id of its last unit
+    info: dict[str, tuple[str, str, str, bool]] = {}  # node id -> (layer, kind, signature, fused)
+    for name, (kind, sig, fused) in keep.items():
+        head[name] = tail[name] = name
+        info[name] = (name, kind, sig, False)
+        ug.add_node(name)
+        if fused:
+            aid = name + "\x00act"
+            info[aid] = (name, "activation", fused, True)
+            ug.add_edge(name, aid)
+            tail[name] = aid
+    for u, v in g.edges:
+        ug.add_edge(tail[u], head[v])
+    try:
+        order = list(nx.lexicographical_topological_sort(ug, key=lambda n: info[n][2]))
+    except nx.NetworkXUnfeasible:  # a cycle (reused modules): fall back to execution order
+        order = [n for name in keep for n in ((name, name + "\x00act") if name + "\x00act" in info else (name,))]
+    index = {n: i for i, n in enumerate(order)}
+    units = tuple(
+        Unit(
+            index=index[n],
+            layer=info[n][0],
+            kind=info[n][1],
+            signature=info[n][2],
+            inputs=tuple(sorted(index[p] for p in ug.predecessors(n))),
+            fused=info[n][3],
+        )
+        for n in order
+    )
+
+    # skips, by unit
+    skips = []
+    names = []
+    for s in getattr(analysis, "skips", ()):
+        kind = getattr(s.kind, "value", str(s.kind))
+        names.append((kind, s.merge, s.fork))
+        m = index.get(head.get(s.merge, ""), -1)
+        f = index.get(tail.get(s.fork, ""), -1)
+        skips.append((kind, m, f))
+
+    depth, wdepth = _depths(units)
+    return Profile(getattr(analysis, "framework", ""), units, tuple(skips), tuple(names), depth, wdepth)
+
+
+def _depths(units: Sequence[Unit]) -> tuple[int, int]:
+    """Units on the longest path, and the most weight layers on any path (units are topologically sorted)."""
+    longest: list[int] = []
+    weights: list[int] = []
+    for u in units:
+        lo = max((longest[i] for i in u.inputs if i < len(longest)), default=0)
+        wo = max((weights[i] for i in u.inputs if i < len(weights)), default=0)
+        longest.append(lo + 1)
+        weights.append(wo + (u.kind in WEIGHT_KINDS and not u.fused))
+    return max(longest, default=0), max(weights, default=0)
+
+
+# --------------------------------------------------------------------------- comparing
+
+
+def _isomorphic(a: Profile, b: Profile) -> bool:
+    if sorted(a.signatures) != sorted(b.signatures):
+        return False
+    ga, gb = a.graph(), b.graph()
+    if ga.number_of_edges() != gb.number_of_edges():
+        return False
+    with warnings.catch_warnings():  # networkx 3.5 notes that directed hashes changed; both sides hash alike
+        warnings.simplefilter("ignore")
+        if nx.weisfeiler_lehman_graph_hash(ga, node_attr="signature") != nx.weisfeiler_lehman_graph_hash(
+            gb, node_attr="signature"
+        ):
+            return False
+    if a.signatures == b.signatures and all(x.inputs == y.inputs for x, y in zip(a.units, b.units)):
+        return True
+    return nx.is_isomorphic(ga, gb, node_match=lambda x, y: x["signature"] == y["signature"])
+
+
+#: above this many cells (units of A times units of B) the alignment falls back to difflib
+DP_LIMIT = 4_000_000
+#: cost of pairing two units of the same kind with different signatures (an insertion or
+#: deletion costs 1, so a change is preferred to removing one unit and adding another)
+CHANGE_COST = 1.5
+
+
+def align(a: Sequence[Unit], b: Sequence[Unit]) -> list[tuple[int | None, int | None]]:
+    """A minimal-cost alignment of two unit sequences as ``(i, j)`` pairs.
+
+    ``(i, j)`` pairs equal or changed units, ``(i, None)`` a removal, ``(None, j)`` an
+    addition. Equal signatures cost 0, a change (same kind) :data:`CHANGE_COST`, an
+    insertion or deletion 1 (edit-distance dynamic programming). Sequences with more than
+    :data:`DP_LIMIT` cells use :class:`difflib.SequenceMatcher`, which is greedy and can
+    misalign periodic sequences.
+    """
+    n, m = len(a), len(b)
+    if n * m > DP_LIMIT:
+        return _align_difflib(a, b)
+    sa = [u.signature for u in a]
+    sb = [u.signature for u in b]
+    ka = [u.kind for u in a]
+    kb = [u.kind for u in b]
+    inf = float("inf")
+    # cost[i][j]: aligning a[i:] with b[j:]; filled backwards so the traceback runs forwards
+    cost = [[0.0] * (m + 1) for _ in range(n + 1)]
+    for j in range(m - 1, -1, -1):
+        cost[n][j] = cost[n][j + 1] + 1
+    for i in range(n - 1, -1, -1):
+        row, nxt = cost[i], cost[i + 1]
+        row[m] = nxt[m] + 1
+        ai, ki = sa[i], ka[i]
+        for j in range(m - 1, -1, -1):
+            if ai == sb[j]:
+                diag = nxt[j + 1]
+            elif ki == kb[j]:
+                diag = nxt[j + 1] + CHANGE_COST
+            else:
+                diag = inf
+            row[j] = min(diag, nxt[j] + 1, row[j + 1] + 1)
+    out: list[tuple[int | None, int | None]] = []
+    i = j = 0
+    while i < n or j < m:
+        c = cost[i][j]
+        if i < n and j < m:
+            step = 0.0 if sa[i] == sb[j] else (CHANGE_COST if ka[i] == kb[j] else inf)
+            if c == cost[i + 1][j + 1] + step:
+                out.append((i, j))
+                i += 1
+                j += 1
+                continue
+        if i < n and c == cost[i + 1][j] + 1:
+            out.append((i, None))
+            i += 1
+        else:
+            out.append((None, j))
+            j += 1
+    return out
+
+
+def _align_difflib(a: Sequence[Unit], b: Sequence[Unit]) -> list[tuple[int | None, int | None]]:
+    matcher = difflib.SequenceMatcher(None, [u.signature for u in a], [u.signature for u in b], autojunk=False)
+    out: list[tuple[int | None, int | None]] = []
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            out.extend((i1 + k, j1 + k) for k in range(i2 - i1))
+            continue
+        rb = list(range(j1, j2))
+        paired: set[int] = set()
+        for i in range(i1, i2):
+            j = next((j for j in rb if j not in paired and b[j].kind == a[i].kind), None)
+            if j is None:
+                out.append((i, None))
+            else:
+                paired.add(j)
+                out.append((i, j))
+        out.extend((None, j) for j in rb if j not in paired)
+    return out
+
+
+def _explained(units: Sequence[Unit], src: int, dst: int, unmatched: set[int]) -> bool:
+    """Whether ``src`` reaches ``dst`` through unmatched units only (added or removed ones)."""
+    succ: dict[int, list[int]] = {}
+    for u in units:
+        for i in u.inputs:
+            succ.setdefault(i, []).append(u.index)
+    stack, seen = [src], {src}
+    while stack:
+        x = stack.pop()
+        for y in succ.get(x, ()):
+            if y == dst:
+                return True
+            if y in unmatched and y not in seen:
+                seen.add(y)
+                stack.append(y)
+    return False
+
+
+def compare_profiles(a: Profile, b: Profile) -> Comparison:
+    """Compare two normalised models (see :func:`compare`)."""
+    changes: list[Change] = []
+    a_to_b: dict[int, int] = {}
+    for i, j in align(a.units, b.units):
+        if i is not None and j is not None:
+            a_to_b[i] = j
+            if a.units[i].signature != b.units[j].signature:
+                changes.append(Change("changed", a.units[i], b.units[j]))
+        elif i is not None:
+            changes.append(Change("removed", a.units[i], None))
+        elif j is not None:
+            changes.append(Change("added", None, b.units[j]))
+
+    # skip connections: matched through the alignment
+    b_skips = {(k, m, f) for k, m, f in b.skips}
+    only_a, matched_b = [], set()
+    for (k, m, f), named in zip(a.skips, a.skip_names):
+        key = (k, a_to_b.get(m, -1), a_to_b.get(f, -1))
+        if key in b_skips and key not in matched_b:
+            matched_b.add(key)
+        else:
+            only_a.append(named)
+    only_b = [named for s, named in zip(b.skips, b.skip_names) if s not in matched_b]
+
+    # connections between aligned units that only one model has, unless the other model
+    # routes them through units it alone has (an added Add between a conv and its ReLU)
+    b_to_a = {j: i for i, j in a_to_b.items()}
+    unmatched_a = {u.index for u in a.units} - set(a_to_b)
+    unmatched_b = {u.index for u in b.units} - set(b_to_a)
+    a_edges = {(i, u.index) for u in a.units for i in u.inputs}
+    b_edges = {(i, u.index) for u in b.units for i in u.inputs}
+    conn_a = [
+        (a.units[i].layer, a.units[k].layer)
+        for i, k in sorted(a_edges, key=lambda e: (e[1], e[0]))
+        if i in a_to_b and k in a_to_b and (a_to_b[i], a_to_b[k]) not in b_edges
+        and not _explained(b.units, a_to_b[i], a_to_b[k], unmatched_b)
+    ]
+    conn_b = [
+        (b.units[i].layer, b.units[k].layer)
+        for i, k in sorted(b_edges, key=lambda e: (e[1], e[0]))
+        if i in b_to_a and k in b_to_a and (b_to_a[i], b_to_a[k]) not in a_edges
+        and not _explained(a.units, b_to_a[i], b_to_a[k], unmatched_a)
+    ]
+
+    same = _isomorphic(a, b) and sorted(k for k, _, _ in a.skips) == sorted(k for k, _, _ in b.skips)
+    notes = []
+    if same and (changes or conn_a or conn_b or only_a or only_b):
+        notes.append("the graphs are isomorphic; the differences listed come from the order in which parallel branches were listed")
+        changes, only_a, only_b, conn_a, conn_b = [], [], [], [], []
+    if not same and not (changes or conn_a or conn_b or only_a or only_b):
+        notes.append("the same layers in the same order, connected differently")
+    return Comparison(
+        same=same,
+        a=a,
+        b=b,
+        changes=tuple(changes),
+        skips_only_in_a=tuple(only_a),
+        skips_only_in_b=tuple(only_b),
+        connections_only_in_a=tuple(conn_a),
+        connections_only_in_b=tuple(conn_b),
+        notes=tuple(notes),
+    )
+
+
+def compare(a: Any, b: Any) -> Comparison:
+    """Compare two :class:`~modelmap.core.analysis.Analysis` objects structurally.
+
+    Parameters
+    ----------
+    a, b
+        Analyses of the two models (any frameworks).
+
+    Returns
+    -------
+    Comparison
+        ``same`` is True when the normalised layer graphs (module docstring) are
+        isomorphic; otherwise ``changes`` lists units added (in ``b`` only), removed (in
+        ``a`` only) and changed, ``skips_only_in_a``/``_b`` the skip connections one
+        model has and the other lacks, as ``(kind, merge layer, fork layer)``.
+    """
+    return compare_profiles(profile(a), profile(b))
+
+
+__all__ = ["align", "Change", "Comparison", "Profile", "Unit", "compare", "compare_profiles", "profile", "shape_key"]

@@ -1,0 +1,96 @@
+r"""Names made safe in one place: one function per output language.
+
+Every piece of user text (layer, tensor, graph and module names, class names) that
+reaches an output goes through exactly one of these:
+
+- :func:`dot_string`   a complete DOT double-quoted string, for any DOT attribute value;
+- :func:`mermaid_string` a complete Mermaid ``"..."`` label, for node, subgraph and edge labels;
+- :func:`xml_text`     text or attribute content for HTML and SVG.
+
+Identifiers are never made from names: exporters generate them (``n0``, ``c1``...),
+so no keyword (``end``, ``graph``, ``node``, ``subgraph``) can ever be an id.
+
+All three accept any ``str`` (lone surrogates, NUL and other control characters,
+newlines included) and return text that the consumer shows literally: nothing in
+a name can start a tag, an entity, an escape sequence or a new statement.
+
+>>> print(dot_string('say "hi" &amp; \\N'))
+"say \"hi\" &amp;amp; \\N"
+>>> print(mermaid_string('end --> <script>'))
+"end #45;#45;#62; #60;script#62;"
+>>> xml_text('<a onclick="x">')
+'&lt;a onclick=&quot;x&quot;&gt;'
+"""
+
+from __future__ import annotations
+
+import re
+
+# C0/C1 controls (and DEL) are not text; XML 1.0 forbids most of them outright.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# Lone surrogates cannot be encoded as UTF-8 at all.
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+_NEWLINES = re.compile(r"\r\n|\r|\n|\u2028|\u2029")
+
+
+def _clean(text: str) -> str:
+    """Printable text: surrogates become U+FFFD, tabs a space, other controls vanish."""
+    text = _SURROGATE.sub("\ufffd", str(text))
+    text = text.replace("\t", " ")
+    return _CONTROL.sub("", text)
+
+
+def dot_string(text: str) -> str:
+    r"""``text`` as one DOT quoted string that Graphviz shows literally.
+
+    A newline in ``text`` becomes a centred line break (``\n``); a backslash is
+    doubled, so no Graphviz escape (``\N``, ``\G``, ``\l``) can be formed; ``&``
+    becomes ``&amp;``, because Graphviz decodes HTML entities in plain labels and
+    ``&#0;`` would otherwise reach the SVG as an invalid character reference.
+    The result starts and ends with ``"`` so that pydot passes it through untouched.
+    """
+    text = _clean(text)
+    text = text.replace("\\", "\\\\").replace('"', '\\"').replace("&", "&amp;")
+    text = _NEWLINES.sub(r"\\n", text)
+    return f'"{text}"'
+
+
+# Characters kept as they are in Mermaid labels; everything else becomes an entity
+# code (``#60;``), which Mermaid turns into a character only after parsing.
+_MERMAID_SAFE = re.compile(r"[ A-Za-z0-9_.,:/+=*^~@!?$']")
+
+
+def mermaid_string(text: str) -> str:
+    """``text`` as one Mermaid quoted label (``"..."``) that renders literally.
+
+    Letters and digits (any script), spaces and a few inert ASCII marks stay as they are;
+    every other character becomes a numeric entity code ``#N;``.
+    So no quote, bracket, pipe, ``%%``, backtick (Markdown string), ``-->`` or tag
+    survives as syntax, and keywords such as ``end`` are inert inside the quotes.
+    Newlines become a ``<br>`` line break.
+    """
+    out: list[str] = []
+    for line_no, line in enumerate(_NEWLINES.split(_clean(text))):
+        if line_no:
+            out.append("<br>")
+        for ch in line:
+            if ch.isalnum() or _MERMAID_SAFE.fullmatch(ch):
+                out.append(ch)
+            else:
+                out.append(f"#{ord(ch)};")
+    return '"' + "".join(out) + '"'
+
+
+def xml_text(text: str) -> str:
+    """``text`` as XML/HTML character data or attribute content (quotes escaped)."""
+    text = _clean(text)
+    return (
+        text.replace("&", "&amp;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        .replace('"', "&quot;")
+        .replace("'", "&#39;")
+    )
+
+
+__all__ = ["dot_string", "mermaid_string", "xml_text"]

@@ -1,0 +1,469 @@
+"""What a diagram shows: an :class:`~modelmap.core.Analysis` reduced to boxes and arrows.
+
+:func:`build_view` is the one place that decides which nodes, edges and clusters a
+drawing has, for every diagram format (DOT and what Graphviz renders from it,
+Mermaid): the layer graph at the chosen depth, repeated blocks folded into their
+first repetition marked ``x N``, skip connections marked on the edges that carry
+their shortcut, and the module tree as nested clusters. The text generators only
+lay this out in their own syntax.
+
+The view never holds escaped text: names are raw, and each generator escapes them
+with its format's one function from :mod:`._escape`.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ._options import FOLD_AUTO_LAYERS, DrawOptions
+
+if TYPE_CHECKING:  # pragma: no cover
+
+    from modelmap.core import Analysis
+
+#: A display name longer than this is shortened with an ellipsis (full text in tooltips).
+MAX_NAME = 40
+
+
+class EdgeKind(str, enum.Enum):
+    """What an arrow carries: plain data flow or the shortcut of a skip connection."""
+
+    DATA = "data"
+    IDENTITY = "identity"
+    PROJECTION = "projection"
+    CONCAT = "concat"
+    GATE = "gate"
+
+    def __str__(self) -> str:
+        return self.value
+
+    @property
+    def is_skip(self) -> bool:
+        return self is not EdgeKind.DATA
+
+
+#: How each skip kind is named in words (diagram labels, legends, ONNX doc strings).
+SKIP_WORDS = {
+    EdgeKind.IDENTITY: "identity shortcut",
+    EdgeKind.PROJECTION: "projection shortcut",
+    EdgeKind.CONCAT: "concat skip",
+    EdgeKind.GATE: "gate",
+}
+
+
+@dataclass
+class ViewNode:
+    """A box: a layer, a collapsed module, a graph input/output, or a folded block."""
+
+    id: str
+    key: str  # the node's key in Analysis.layer_graph
+    name: str
+    path: tuple[str, ...]
+    type: str
+    kind: str  # LayerKind value
+    params: int
+    shape: tuple[Any, ...] | None
+    attrs: dict[str, Any] = field(default_factory=dict)
+    members: tuple[str, ...] = ()
+    cluster: tuple[str, ...] = ()  # key of the cluster holding it
+    repeat: int = 1  # > 1: stands for this many repetitions of a block
+    repeat_span: str = ""  # "stage2.1 ... stage2.4"
+    inner_skips: tuple[EdgeKind, ...] = ()  # skips hidden inside a collapsed module
+
+
+@dataclass
+class ViewEdge:
+    src: str
+    dst: str
+    kind: EdgeKind = EdgeKind.DATA
+    shape: tuple[Any, ...] | None = None
+    label: str = ""
+
+
+@dataclass
+class ViewCluster:
+    """A module (or a folded run of units) drawn as a box around its nodes."""
+
+    id: str
+    key: tuple[str, ...]
+    name: str
+    cls: str
+    nodes: list[str] = field(default_factory=list)  # node ids directly inside
+    children: list[ViewCluster] = field(default_factory=list)
+    repeat: int = 1
+    repeat_span: str = ""
+
+
+@dataclass
+class View:
+    title: str
+    direction: str
+    nodes: list[ViewNode]
+    edges: list[ViewEdge]
+    root: ViewCluster  # key (); its own box is never drawn
+    depth: int | None
+    folded: bool
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def skip_kinds(self) -> list[EdgeKind]:
+        """Skip kinds drawn as edges, in legend order."""
+        present = {e.kind for e in self.edges if e.kind.is_skip}
+        return [k for k in EdgeKind if k in present]
+
+    def node(self, node_id: str) -> ViewNode:
+        return self._by_id()[node_id]
+
+    def _by_id(self) -> dict[str, ViewNode]:
+        return {n.id: n for n in self.nodes}
+
+    def clusters(self) -> Iterable[ViewCluster]:
+        """Every cluster below the root, depth first."""
+        stack = list(reversed(self.root.children))
+        while stack:
+            c = stack.pop()
+            yield c
+            stack.extend(reversed(c.children))
+
+
+# ------------------------------------------------------------------- text helpers
+
+
+def display_name(text: str, limit: int = MAX_NAME) -> str:
+    """One line of at most ``limit`` characters (whitespace collapsed, ellipsis)."""
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
+def shape_text(shape: tuple[Any, ...] | list[Any] | None) -> str:
+    """``(1, 64, 32, 32)`` -> ``1×64×32×32``; unknown dims as ``?``; ``""`` if unknown."""
+    if shape is None:
+        return ""
+    if len(shape) == 0:
+        return "scalar"
+    return "\u00d7".join("?" if d is None else display_name(str(d), 12) for d in shape)
+
+
+def params_text(n: int) -> str:
+    """``36928`` -> ``36.9K params``."""
+    if n < 1000:
+        return f"{n} params"
+    for unit, scale in (("B", 1e9), ("M", 1e6), ("K", 1e3)):
+        if n >= scale:
+            return f"{n / scale:.3g}{unit} params"
+    return f"{n} params"  # pragma: no cover
+
+
+def hyper_text(node: ViewNode) -> str:
+    """A short summary of a layer's hyper-parameters: ``3×3/2``, ``64``."""
+    attrs = node.attrs or {}
+    parts = []
+    k = attrs.get("kernel_shape")
+    if isinstance(k, (list, tuple)) and k:
+        parts.append("\u00d7".join(str(d) for d in k))
+        s = attrs.get("strides")
+        if isinstance(s, (list, tuple)) and s and any(d != 1 for d in s):
+            parts[-1] += "/" + ("\u00d7".join(str(d) for d in s) if len(set(s)) > 1 else str(s[0]))
+    if node.kind in ("conv", "linear", "embedding", "recurrent"):
+        for key in ("channels", "features", "units"):
+            v = attrs.get(key)
+            if isinstance(v, int):
+                parts.append(str(v))
+                break
+    return ", ".join(parts)
+
+
+_MERGE_SYMBOL = {"Add": "+", "Sum": "+", "Mul": "\u00d7", "Concat": "concat", "Concatenate": "concat", "Multiply": "\u00d7"}
+
+
+def merge_symbol(node: ViewNode) -> str | None:
+    """The glyph of a merge layer (``+``, ``×``, ``concat``), or None for other layers."""
+    if node.kind != "merge":
+        return None
+    for key, sym in _MERGE_SYMBOL.items():
+        if key.lower() in node.type.lower():
+            return sym
+    return None
+
+
+def node_label(node: ViewNode, options: DrawOptions, show_names: bool = True) -> str:
+    """The lines of a node's label, raw (each format escapes them its own way).
+
+    ``show_names`` False (the paper style) leaves layer names out.
+    """
+    if node.kind in ("input", "output"):
+        lines = [display_name(node.name)]
+        if options.shapes and node.shape is not None:
+            lines.append(shape_text(node.shape))
+        return "\n".join(lines)
+    kind_line = display_name(node.type or node.kind, 32)
+    hyper = hyper_text(node)
+    if hyper:
+        kind_line += f" {hyper}"
+    lines = [display_name(node.name), kind_line] if show_names else [kind_line]
+    if options.shapes and node.shape is not None:
+        lines.append(shape_text(node.shape))
+    if options.params and node.params:
+        lines.append(params_text(node.params))
+    for kind in node.inner_skips:
+        lines.append(f"+ {SKIP_WORDS[kind]}")
+    if node.repeat > 1:
+        lines.append(f"\u00d7 {node.repeat}  ({node.repeat_span})" if show_names else f"\u00d7 {node.repeat}")
+    return "\n".join(lines)
+
+
+def cluster_label(cluster: ViewCluster, show_names: bool = True) -> str:
+    """A cluster's title: ``stage1 · Sequential``, or ``× 4  ResidualBlock  (stage2.1 … stage2.4)``."""
+    name = display_name(cluster.name)
+    text = f"{name} \u00b7 {display_name(cluster.cls, 32)}" if cluster.cls and cluster.cls != cluster.name else name
+    if cluster.repeat > 1:
+        text = f"\u00d7 {cluster.repeat}  {display_name(cluster.cls or cluster.name, 32)}"
+        if show_names:
+            text += f"  ({cluster.repeat_span})"
+    return text
+
+
+# ------------------------------------------------------------------------ building
+
+
+def build_view(analysis: Analysis, options: DrawOptions) -> View:
+    """The boxes, arrows and clusters of ``analysis`` drawn with ``options``."""
+    depth = options.depth if options.depth is not None else getattr(analysis, "depth", None)
+    if depth is not None and depth >= analysis.max_depth:
+        depth = None
+    g = analysis.layer_graph(depth if depth is None else max(depth, 1))
+    group = {m: key for key, d in g.nodes(data=True) for m in d.get("members", ()) or (key,)}
+    fold = options.fold if options.fold is not None else g.number_of_nodes() > FOLD_AUTO_LAYERS
+    layer_map = analysis.layer_map
+
+    nodes: dict[str, ViewNode] = {}
+    for i, (key, d) in enumerate(g.nodes(data=True)):
+        layer = layer_map.get(key)
+        kind = d.get("kind")
+        nodes[key] = ViewNode(
+            id=f"n{i}",
+            key=key,
+            name=str(d.get("name", key)),
+            path=tuple(d.get("path", ())),
+            type=str(d.get("type", "")),
+            kind=getattr(kind, "value", str(kind)),
+            params=int(d.get("params", 0) or 0),
+            shape=tuple(d["output_shape"]) if d.get("output_shape") is not None else None,
+            attrs=dict(layer.attrs) if layer is not None and len(d.get("members", ())) <= 1 else {},
+            members=tuple(d.get("members", ())),
+        )
+        nodes[key].cluster = _cluster_key(nodes[key])
+    edges: dict[tuple[str, str], ViewEdge] = {}
+    for u, v, d in g.edges(data=True):
+        shape = d.get("shape")
+        edges[(u, v)] = ViewEdge(nodes[u].id, nodes[v].id, shape=tuple(shape) if shape is not None else None)
+
+    notes: list[str] = []
+    synthetic: dict[tuple[str, ...], ViewCluster] = {}
+    alias: dict[str, str] = {}  # a folded-away node -> the node of the first repetition
+    if fold:
+        _fold(analysis, group, nodes, edges, synthetic, alias, notes)
+    _mark_skips(analysis, group, nodes, edges, alias)
+
+    kept = list(nodes.values())
+    id_of = {n.key: n.id for n in kept}
+    alive = set(id_of.values())
+    edge_list = [e for e in edges.values() if e.src in alive and e.dst in alive]
+    root = _clusters(analysis, kept, synthetic)
+    title = options.title if options.title is not None else _model_title(analysis)
+    return View(
+        title=title or "",
+        direction=options.direction,
+        nodes=kept,
+        edges=edge_list,
+        root=root,
+        depth=depth,
+        folded=fold,
+        notes=notes,
+    )
+
+
+#: Graph names exporters give every model; they say nothing, so they make no title.
+GENERIC_GRAPH_NAMES = frozenset(
+    {"", "main_graph", "torch_jit", "torch-jit-export", "tf2onnx", "model", "graph", "functional", "sequential"}
+)
+
+
+def _model_title(analysis: Analysis) -> str:
+    name = analysis.model.graph.name if analysis.model is not None else ""
+    return "" if name.strip().lower() in GENERIC_GRAPH_NAMES else name
+
+
+def _cluster_key(node: ViewNode) -> tuple[str, ...]:
+    """The module path a node sits in: its path minus its own last segment."""
+    return node.path[:-1]
+
+
+def _fold(
+    analysis: Analysis,
+    group: dict[str, str],
+    nodes: dict[str, ViewNode],
+    edges: dict[tuple[str, str], ViewEdge],
+    synthetic: dict[tuple[str, ...], ViewCluster],
+    alias: dict[str, str],
+    notes: list[str],
+) -> None:
+    """Replace every run of repeated units by its first unit, marked ``x count``.
+
+    Blocks are folded outermost first; a block whose units were already folded
+    away by an enclosing block, or whose units share nodes at this depth, is left.
+    Arrows out of the last repetition leave from the same position of the first.
+    """
+    for b_index, block in enumerate(sorted(analysis.blocks, key=lambda b: len(b.parent))):
+        if block.count < 2 or len(block.units) != block.count:
+            continue
+        unit_keys = [[group.get(leaf) for leaf in unit] for unit in block.units]
+        if any(k is None or k not in nodes for unit in unit_keys for k in unit):
+            continue  # part of a unit was folded away by an enclosing block
+        sets = [set(u) for u in unit_keys]
+        if any(sets[i] & sets[j] for i in range(len(sets)) for j in range(i + 1, len(sets))):
+            continue  # units collapsed together at this depth: nothing to fold
+        first = unit_keys[0]
+        to_first = {key: first[pos] for unit in unit_keys[1:] if len(unit) == len(first) for pos, key in enumerate(unit)}
+        removed = set().union(*sets[1:])
+        for (u, v), e in list(edges.items()):
+            if u not in removed and v not in removed:
+                continue
+            del edges[(u, v)]
+            if u in removed and v not in removed and v not in sets[0]:
+                nu = to_first.get(u)  # what follows the run
+                if nu is not None and (nu, v) not in edges:
+                    edges[(nu, v)] = ViewEdge(nodes[nu].id, e.dst, shape=e.shape)
+            elif v in removed and u not in removed and u not in sets[0]:
+                nv = to_first.get(v)  # an outside input every repetition reads
+                if nv is not None and (u, nv) not in edges:
+                    edges[(u, nv)] = ViewEdge(e.src, nodes[nv].id, shape=e.shape)
+        for key in removed:
+            del nodes[key]
+            if key in to_first:
+                alias[key] = to_first[key]
+        span = f"{display_name(block.members[0], 24)} \u2026 {display_name(block.members[-1], 24)}"
+        module_path = block.parent + (block.members[0],)
+        if len(set(first)) == 1:
+            node = nodes[first[0]]  # one box per unit: a collapsed module or a single layer
+            node.repeat, node.repeat_span = block.count, span
+        elif module_path in analysis.tree and all(nodes[k].path[: len(module_path)] == module_path for k in first):
+            synthetic[module_path] = ViewCluster(
+                "", module_path, block.members[0], block.name, repeat=block.count, repeat_span=span
+            )
+        else:
+            fk = block.parent + (f"\x00fold{b_index}",)
+            synthetic[fk] = ViewCluster("", fk, block.name, block.name, repeat=block.count, repeat_span=span)
+            for key in set(first):
+                if nodes[key].cluster == block.parent:
+                    nodes[key].cluster = fk
+        where = "/".join(block.parent) or "the model"
+        notes.append(f"folded {block.count} x {block.name} in {where} into one")
+
+
+def _mark_skips(
+    analysis: Analysis,
+    group: dict[str, str],
+    nodes: dict[str, ViewNode],
+    edges: dict[tuple[str, str], ViewEdge],
+    alias: dict[str, str],
+) -> None:
+    """Mark the edges that carry each skip's shortcut with the skip's kind.
+
+    A skip inside a folded-away repetition is not drawn; one that starts in the last
+    repetition of a folded run starts from the same place in the first.
+    """
+    for skip in analysis.skips:
+        kind = EdgeKind(getattr(skip.kind, "value", skip.kind))
+        fork, merge = group.get(skip.fork), group.get(skip.merge)
+        if merge not in nodes:
+            continue  # folded away with a repetition
+        fork = alias.get(fork, fork) if fork is not None else None
+        if fork not in nodes:
+            continue
+        body = {group.get(b) for b in skip.body} - {None}
+        if fork == merge or body <= {fork, merge}:
+            node = nodes[merge]
+            if kind not in node.inner_skips:
+                node.inner_skips = node.inner_skips + (kind,)
+            continue
+        chain = [fork]
+        for s in skip.shortcut:
+            k = group.get(s)
+            if k in nodes and k != chain[-1]:
+                chain.append(k)
+        if chain[-1] != merge:
+            chain.append(merge)
+        for i, (u, v) in enumerate(zip(chain, chain[1:], strict=False)):
+            e = edges.get((u, v))
+            if e is None:
+                e = edges[(u, v)] = ViewEdge(nodes[u].id, nodes[v].id)
+            if e.kind is EdgeKind.DATA:
+                e.kind = kind
+            if i == len(chain) - 2:
+                e.label = kind.value
+
+
+def _clusters(analysis: Analysis, nodes: list[ViewNode], synthetic: dict[tuple[str, ...], ViewCluster]) -> ViewCluster:
+    """The module tree around ``nodes``, as nested clusters (ids c0, c1... depth first)."""
+    root = ViewCluster("", (), "", "")
+    made: dict[tuple[str, ...], ViewCluster] = {(): root}
+
+    def get(key: tuple[str, ...]) -> ViewCluster:
+        if key in made:
+            return made[key]
+        parent = get(key[:-1])
+        if key in synthetic:
+            c = synthetic[key]
+        else:
+            mod = analysis.tree.get(key)
+            c = ViewCluster("", key, mod.name if mod is not None else key[-1], mod.cls if mod is not None else "")
+        made[key] = c
+        parent.children.append(c)
+        return c
+
+    for n in nodes:
+        get(n.cluster).nodes.append(n.id)
+    # a synthetic fold cluster whose nodes all left it (nothing kept) stays unmade
+    counter = 0
+    stack = list(reversed(root.children))
+    while stack:
+        c = stack.pop()
+        c.id = f"c{counter}"
+        counter += 1
+        stack.extend(reversed(c.children))
+    return root
+
+
+def node_tooltip(node: ViewNode) -> str:
+    """Full, untruncated text about a node (tooltips, titles)."""
+    parts = ["/".join(node.path) or node.name, node.type]
+    if node.shape is not None:
+        parts.append(shape_text(node.shape))
+    if node.params:
+        parts.append(f"{node.params:,} params")
+    if node.repeat > 1:
+        parts.append(f"x {node.repeat} ({node.repeat_span})")
+    return " | ".join(p for p in parts if p)
+
+
+__all__ = [
+    "EdgeKind",
+    "SKIP_WORDS",
+    "View",
+    "ViewCluster",
+    "ViewEdge",
+    "ViewNode",
+    "build_view",
+    "cluster_label",
+    "display_name",
+    "hyper_text",
+    "merge_symbol",
+    "node_label",
+    "node_tooltip",
+    "params_text",
+    "shape_text",
+]

@@ -1,0 +1,161 @@
+"""DOT (Graphviz) text of a model diagram, built with pydot.
+
+:func:`generate_dot` returns the text; it never touches the disk. Layout:
+
+- one node per box of the :class:`~._view.View` (layer, collapsed module, folded block),
+  labelled with name, type and hyper-parameters, output shape and parameters;
+- the module tree as nested ``cluster_`` subgraphs, a folded block's cluster marked ``x N``;
+- skip connections drawn by kind (colour, line style and width, arrowhead, label)
+  with a legend of the kinds present (:mod:`._style`).
+
+Every attribute value carrying user text goes through :func:`._escape.dot_string`;
+ids (``n0``, ``cluster_c0``, ``legend_0a``) are generated, never taken from names.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pydot
+
+from ._escape import dot_string
+from ._options import DrawOptions
+from ._style import EDGE_STYLES, KIND_FILL, LOOKS, Look
+from ._view import (
+    EdgeKind,
+    View,
+    ViewCluster,
+    build_view,
+    cluster_label,
+    display_name,
+    merge_symbol,
+    node_label,
+    node_tooltip,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from modelmap.core import Analysis
+
+
+def generate_dot(analysis: Analysis, options: DrawOptions | None = None) -> str:
+    """The DOT text of ``analysis`` drawn with ``options``."""
+    options = options or DrawOptions()
+    return view_to_dot(build_view(analysis, options), options)
+
+
+def view_to_dot(view: View, options: DrawOptions) -> str:
+    """Lay a :class:`~._view.View` out as DOT text."""
+    look = LOOKS[options.style]
+    paper = options.style == "paper"
+    g = pydot.Dot("modelmap", graph_type="digraph", strict=False)
+    g.set_graph_defaults(
+        rankdir=view.direction,
+        fontname=dot_string(look.font),
+        fontsize=str(look.font_size + 2),
+        nodesep=str(look.node_sep),
+        ranksep=str(look.rank_sep),
+        newrank="true",
+        labelloc="t",
+        # the graph's own tooltip would default to its name; keep SVG titles generic
+        tooltip=dot_string(view.title or "model"),
+    )
+    if view.title:
+        g.set("label", dot_string(display_name(view.title, 80)))
+    g.set_node_defaults(
+        shape="box",
+        style=dot_string("rounded,filled"),
+        fontname=dot_string(look.font),
+        fontsize=str(look.font_size),
+        fillcolor=dot_string("#ffffff"),
+        color=dot_string(look.node_border),
+        penwidth=str(look.pen),
+        margin=dot_string("0.10,0.04"),
+        height="0.3",
+    )
+    g.set_edge_defaults(
+        fontname=dot_string(look.font),
+        fontsize=str(look.font_size - 1),
+        color=dot_string(EDGE_STYLES[EdgeKind.DATA].gray if paper else EDGE_STYLES[EdgeKind.DATA].colour),
+        arrowsize="0.6",
+        penwidth=str(look.pen),
+    )
+    containers = {"": g}
+
+    def add_cluster(parent: pydot.Dot | pydot.Subgraph, cluster: ViewCluster) -> None:
+        sub = pydot.Cluster(
+            cluster.id,
+            label=dot_string(cluster_label(cluster, look.show_names)),
+            tooltip=dot_string("/".join(s for s in cluster.key if not s.startswith("\x00")) or cluster.name),
+            style=dot_string("rounded,bold" if cluster.repeat > 1 else ("rounded,dashed" if paper else "rounded")),
+            color=dot_string("#333333" if cluster.repeat > 1 else look.cluster_colour),
+            fontsize=str(look.cluster_font_size),
+            fontcolor=dot_string("#000000" if cluster.repeat > 1 or paper else "#52606d"),
+            labeljust="l",
+            penwidth=str(1.6 if cluster.repeat > 1 else look.pen),
+        )
+        parent.add_subgraph(sub)
+        containers[cluster.id] = sub
+        for child in cluster.children:
+            add_cluster(sub, child)
+
+    for cluster in view.root.children:
+        add_cluster(g, cluster)
+    where = {nid: c.id for c in view.clusters() for nid in c.nodes}
+
+    for node in view.nodes:
+        attrs = {"label": dot_string(node_label(node, options, look.show_names)), "tooltip": dot_string(node_tooltip(node))}
+        symbol = merge_symbol(node)
+        if symbol in ("+", "\u00d7") and not node.repeat > 1:
+            attrs.update(shape="circle", label=dot_string(symbol), width="0.3", fixedsize="true",
+                         fontsize=str(look.font_size + 3))
+        elif node.kind in ("input", "output"):
+            attrs.update(shape="box", style=dot_string("rounded,filled" if not paper else "rounded"))
+        if look.filled:
+            attrs["fillcolor"] = dot_string(KIND_FILL.get(node.kind, "#ffffff"))
+        if node.repeat > 1:
+            attrs["penwidth"] = str(look.pen * 2.2)
+        containers[where.get(node.id, "")].add_node(pydot.Node(node.id, **attrs))
+
+    for edge in view.edges:
+        attrs: dict[str, str] = {}
+        if edge.kind.is_skip:
+            st = EDGE_STYLES[edge.kind]
+            colour = st.gray if paper else st.colour
+            attrs.update(style=st.dot_style, color=dot_string(colour), penwidth=str(st.width), arrowhead=st.arrowhead)
+            if edge.label and look.edge_labels:
+                attrs.update(label=dot_string(edge.label), fontcolor=dot_string(colour))
+        g.add_edge(pydot.Edge(edge.src, edge.dst, **attrs))
+
+    if options.legend and view.skip_kinds:
+        _legend(g, view, look, paper)
+    text = g.to_string()
+    # notes (what was folded or collapsed) as comments; quoted, so no newline ends one early
+    return "".join(f"// {dot_string(note)}\n" for note in view.notes) + text
+
+
+def _legend(g: pydot.Dot, view: View, look: Look, paper: bool) -> None:
+    """A small cluster showing one sample arrow per skip kind drawn."""
+    legend = pydot.Cluster(
+        "legend",
+        label=dot_string("skip connections"),
+        style=dot_string("rounded"),
+        color=dot_string(look.cluster_colour),
+        fontsize=str(look.cluster_font_size),
+        labeljust="l",
+    )
+    for i, kind in enumerate(view.skip_kinds):
+        st = EDGE_STYLES[kind]
+        colour = st.gray if paper else st.colour
+        # top to bottom: a row of its own keeps the sample arrow level; left to right it is already
+        row = pydot.Subgraph(f"legend_row{i}", rank="same") if view.direction == "TB" else pydot.Subgraph(f"legend_row{i}")
+        a, b = f"legend_{i}a", f"legend_{i}b"
+        row.add_node(pydot.Node(a, shape="point", width="0.04", color=dot_string(colour), label=dot_string("")))
+        row.add_node(
+            pydot.Node(b, shape="plaintext", label=dot_string(kind.value), style=dot_string(""), fontcolor=dot_string(colour), height="0.2")
+        )
+        row.add_edge(pydot.Edge(a, b, style=st.dot_style, color=dot_string(colour), penwidth=str(st.width), arrowhead=st.arrowhead, minlen="2"))
+        legend.add_subgraph(row)
+    g.add_subgraph(legend)
+
+
+__all__ = ["generate_dot", "view_to_dot"]

@@ -1,0 +1,227 @@
+"""Mermaid ``flowchart`` text of a model diagram (``.mmd``), and the same in a Markdown fence.
+
+Subgraphs for modules, ``classDef`` fills by layer kind, skip edges drawn by kind
+(``-.->``/``==>`` plus ``linkStyle`` colour and dashes, an edge label and a legend).
+Ids are generated (``n0``, ``c0``, ``lg0a``); every label goes through
+:func:`._escape.mermaid_string`.
+
+Mermaid refuses diagrams past its default limits (``maxEdges`` 500, ``maxTextSize``
+50,000 characters) and renders an error instead. :func:`generate_mermaid` keeps under
+both: a diagram that would not fit is folded, then collapsed to shallower depths, then
+cut, and says so in a ``%%`` comment and a :class:`DrawingWarning`.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from ._base import DrawingWarning
+from ._escape import mermaid_string
+from ._options import DrawOptions
+from ._style import EDGE_STYLES, KIND_FILL, LOOKS
+from ._view import (
+    EdgeKind,
+    View,
+    ViewCluster,
+    ViewEdge,
+    ViewNode,
+    build_view,
+    cluster_label,
+    merge_symbol,
+    node_label,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from modelmap.core import Analysis
+
+#: Mermaid's defaults (``maxEdges``, ``maxTextSize``); both are "secure" settings that a
+#: diagram cannot raise for itself. We stay a little below the text limit.
+MAX_EDGES = 500
+MAX_TEXT = 50_000
+_TEXT_BUDGET = MAX_TEXT - 500
+
+
+def generate_mermaid(analysis: Analysis, options: DrawOptions | None = None) -> str:
+    """Mermaid text of ``analysis``, within Mermaid's default size limits."""
+    options = options or DrawOptions()
+    first = build_view(analysis, options)
+    text = view_to_mermaid(first, options)
+    if _fits(first, options, text):
+        return text
+    # too big: fold, then collapse one level at a time, then cut
+    was = f"{_depth_text(first.depth)}{', folded' if first.folded else ''}"
+    start = first.depth if first.depth is not None else analysis.max_depth
+    candidates = [replace(options, fold=True)] + [replace(options, fold=True, depth=d) for d in range(start - 1, 0, -1)]
+    for opts in candidates:
+        if opts.fold == first.folded and opts.depth == options.depth:
+            continue  # that is the drawing that did not fit
+        view = build_view(analysis, opts)
+        text = view_to_mermaid(view, opts)
+        if _fits(view, opts, text):
+            now = "folded" + (f", collapsed to depth {view.depth}" if view.depth is not None else "")
+            note = f"too large for Mermaid's limits ({MAX_EDGES} edges, {MAX_TEXT:,} characters) with {was}: drawn {now}"
+            return _with_note(view, opts, note)
+    last = candidates[-1]
+    note = "too large for Mermaid's limits even folded at depth 1: only the first layers are drawn"
+    return _with_note(_cut(build_view(analysis, last), last), last, note)
+
+
+def generate_markdown(analysis: Analysis, options: DrawOptions | None = None) -> str:
+    """The Mermaid diagram in a fenced ``mermaid`` block, ready to paste into a README."""
+    return "```mermaid\n" + generate_mermaid(analysis, options) + "```\n"
+
+
+def _depth_text(depth: int | None) -> str:
+    return "every layer" if depth is None else f"depth {depth}"
+
+
+def _fits(view: View, options: DrawOptions, text: str) -> bool:
+    edges = len(view.edges) + (len(view.skip_kinds) if options.legend else 0)
+    return len(text) <= _TEXT_BUDGET and edges <= MAX_EDGES
+
+
+def _with_note(view: View, options: DrawOptions, note: str) -> str:
+    warnings.warn(f"Mermaid diagram {note}", DrawingWarning, stacklevel=3)
+    view.notes.insert(0, note)
+    return view_to_mermaid(view, options)
+
+
+def _cut(view: View, options: DrawOptions) -> View:
+    """Keep the first nodes in execution order while the text stays within the limits."""
+    lo, hi = 1, len(view.nodes)
+    best = 1
+    while lo <= hi:  # binary search on the number of nodes kept
+        mid = (lo + hi) // 2
+        part = _first(view, mid)
+        if _fits(part, options, view_to_mermaid(part, options)):
+            best, lo = mid, mid + 1
+        else:
+            hi = mid - 1
+    return _first(view, best)
+
+
+def _first(view: View, n: int) -> View:
+    kept = view.nodes[:n]
+    ids = {x.id for x in kept}
+    rest = len(view.nodes) - n
+    nodes = list(kept)
+    edges = [e for e in view.edges if e.src in ids and e.dst in ids]
+    if rest:
+        more = ViewNode(id="more", key="", name=f"\u2026 {rest} more not shown", path=(), type="", kind="other", params=0, shape=None)
+        nodes.append(more)
+        edges.append(ViewEdge(kept[-1].id, "more"))
+    root = _prune(view.root, ids | {"more"})
+    root.nodes = [*root.nodes, "more"] if rest else root.nodes
+    return replace(view, nodes=nodes, edges=edges, root=root, notes=list(view.notes))
+
+
+def _prune(cluster: ViewCluster, ids: set[str]) -> ViewCluster:
+    children = [_prune(c, ids) for c in cluster.children]
+    children = [c for c in children if c.nodes or c.children]
+    return replace(cluster, nodes=[n for n in cluster.nodes if n in ids], children=children)
+
+
+# --------------------------------------------------------------------------- layout
+
+
+def view_to_mermaid(view: View, options: DrawOptions) -> str:
+    """Lay a :class:`~._view.View` out as Mermaid ``flowchart`` text."""
+    look = LOOKS[options.style]
+    paper = options.style == "paper"
+    by_id = {n.id: n for n in view.nodes}
+    out: list[str] = []
+    out.append("---")
+    out.append("config:")
+    out.append("  theme: neutral" if paper else "  theme: default")
+    out.append("  flowchart:")
+    out.append("    curve: basis")
+    if paper:
+        out.append("  themeVariables:")
+        out.append("    fontFamily: \"Times New Roman, Times, serif\"")
+    out.append("---")
+    # comments carry the title and notes; escaped, so no newline can end one early
+    out.append("%% modelmap diagram of " + mermaid_string(view.title or "model"))
+    for note in view.notes:
+        out.append("%% " + mermaid_string(note))
+    out.append(f"flowchart {view.direction}")
+
+    def node_line(node: ViewNode, indent: str) -> str:
+        label = mermaid_string(node_label(node, options, look.show_names))
+        symbol = merge_symbol(node)
+        if symbol in ("+", "\u00d7") and node.repeat == 1:
+            return f"{indent}{node.id}(({mermaid_string(symbol)}))"
+        if node.kind in ("input", "output"):
+            return f"{indent}{node.id}([{label}])"
+        return f"{indent}{node.id}({label})"
+
+    def emit(cluster: ViewCluster, indent: str) -> None:
+        out.append(f"{indent}subgraph {cluster.id}[{mermaid_string(cluster_label(cluster, look.show_names))}]")
+        out.append(f"{indent}  direction {view.direction}")
+        for nid in cluster.nodes:
+            out.append(node_line(by_id[nid], indent + "  "))
+        for child in cluster.children:
+            emit(child, indent + "  ")
+        out.append(f"{indent}end")
+
+    for nid in view.root.nodes:
+        out.append(node_line(by_id[nid], "  "))
+    for cluster in view.root.children:
+        emit(cluster, "  ")
+
+    links: dict[EdgeKind, list[int]] = {}
+    n_links = 0
+    for edge in view.edges:
+        arrow = _ARROWS[edge.kind]
+        label = f"|{mermaid_string(edge.label)}|" if edge.label and look.edge_labels else ""
+        out.append(f"  {edge.src} {arrow}{label} {edge.dst}")
+        if edge.kind.is_skip:
+            links.setdefault(edge.kind, []).append(n_links)
+        n_links += 1
+    if options.legend and view.skip_kinds:
+        out.append(f"  subgraph legend[{mermaid_string('skip connections')}]")
+        out.append("    direction LR")
+        for i, kind in enumerate(view.skip_kinds):
+            out.append(f"    lg{i}a[{mermaid_string(' ')}] {_ARROWS[kind]}|{mermaid_string(kind.value)}| lg{i}b[{mermaid_string(' ')}]")
+            links.setdefault(kind, []).append(n_links)
+            n_links += 1
+        out.append("  end")
+        out.append("  classDef legend fill:transparent,stroke:transparent")
+        out.append(f"  class {','.join(f'lg{i}a,lg{i}b' for i in range(len(view.skip_kinds)))} legend")
+
+    for kind, idx in links.items():
+        st = EDGE_STYLES[kind]
+        colour = st.gray if paper else st.colour
+        dash = f",stroke-dasharray:{st.dasharray}" if st.dasharray else ""
+        out.append(f"  linkStyle {','.join(map(str, idx))} stroke:{colour},stroke-width:{st.width:g}px,color:{colour}{dash}")
+    if look.filled:
+        used: dict[str, list[str]] = {}
+        for node in view.nodes:
+            if node.kind in KIND_FILL:
+                used.setdefault(node.kind, []).append(node.id)
+        for kind, ids in used.items():
+            out.append(f"  classDef k_{kind} fill:{KIND_FILL[kind]},stroke:{look.node_border},color:#000")
+            out.append(f"  class {','.join(ids)} k_{kind}")
+    else:
+        out.append(f"  classDef default fill:#fff,stroke:{look.node_border},color:#000")
+    folded = [n.id for n in view.nodes if n.repeat > 1]
+    if folded:
+        out.append("  classDef folded stroke-width:3px")
+        out.append(f"  class {','.join(folded)} folded")
+    repeated = [c.id for c in view.clusters() if c.repeat > 1]
+    for cid in repeated:
+        out.append(f"  style {cid} stroke-width:3px")
+    return "\n".join(out) + "\n"
+
+
+_ARROWS = {
+    EdgeKind.DATA: "-->",
+    EdgeKind.IDENTITY: "-.->",
+    EdgeKind.PROJECTION: "==>",
+    EdgeKind.CONCAT: "-.->",
+    EdgeKind.GATE: "-.->",
+}
+
+
+__all__ = ["MAX_EDGES", "MAX_TEXT", "generate_markdown", "generate_mermaid", "view_to_mermaid"]

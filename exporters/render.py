@@ -1,0 +1,102 @@
+"""SVG, PDF and PNG: the DOT text of :mod:`.dot` rendered by Graphviz's ``dot``.
+
+``dot`` runs as a subprocess reading the DOT text on stdin; a missing ``dot`` is a
+:class:`~modelmap.MissingDependencyError` that says how to install it. The SVG
+is checked before it is returned: well-formed XML with no script, no event-handler
+attribute and no ``javascript:`` link (Graphviz escapes all text; this guards the
+guarantee, not the escaping).
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import warnings
+import xml.etree.ElementTree as ET
+from typing import TYPE_CHECKING
+
+from modelmap._errors import MissingDependencyError, ModelmapError
+
+from ._base import DrawingWarning
+from ._options import DrawOptions
+from .dot import generate_dot
+
+if TYPE_CHECKING:  # pragma: no cover
+    from modelmap.core import Analysis
+
+INSTALL_HINT = (
+    "Graphviz's `dot` is needed for .svg, .pdf and .png output and was not found on PATH; "
+    "install Graphviz (apt-get install graphviz, or brew install graphviz) or write .dot or .mmd instead"
+)
+
+#: Raster resolution of PNG output.
+PNG_DPI = 150
+
+
+def dot_program() -> str:
+    """The path of Graphviz's ``dot``, or a MissingDependencyError."""
+    path = shutil.which("dot")
+    if path is None:
+        raise MissingDependencyError(INSTALL_HINT)
+    return path
+
+
+def run_dot(dot_text: str, fmt: str, extra: tuple[str, ...] = ()) -> bytes:
+    """Render DOT text to ``fmt`` (``svg``, ``pdf``, ``png``) with Graphviz; returns the bytes.
+
+    Graphviz's warnings become :class:`DrawingWarning`; a failure is a ModelmapError
+    (our DOT should always be valid, so it is an internal error, exit code 1).
+    """
+    cmd = [dot_program(), f"-T{fmt}", *extra]
+    try:
+        proc = subprocess.run(cmd, input=dot_text.encode("utf-8"), capture_output=True, check=False)
+    except OSError as e:  # found but not runnable
+        raise MissingDependencyError(f"{INSTALL_HINT} ({e})") from None
+    err = proc.stderr.decode("utf-8", "replace").strip()
+    if proc.returncode != 0 or not proc.stdout:
+        first = err.splitlines()[0] if err else f"exit code {proc.returncode}"
+        raise ModelmapError(f"Graphviz could not render the diagram: {first}")
+    for line in err.splitlines():
+        if line.strip():
+            warnings.warn(f"Graphviz: {line.strip()}", DrawingWarning, stacklevel=2)
+    return proc.stdout
+
+
+def generate_svg(analysis: Analysis, options: DrawOptions | None = None) -> str:
+    """The diagram as SVG text."""
+    svg = run_dot(generate_dot(analysis, options or DrawOptions()), "svg").decode("utf-8")
+    check_svg(svg)
+    return svg
+
+
+def generate_pdf(analysis: Analysis, options: DrawOptions | None = None) -> bytes:
+    return run_dot(generate_dot(analysis, options or DrawOptions()), "pdf")
+
+
+def generate_png(analysis: Analysis, options: DrawOptions | None = None) -> bytes:
+    return run_dot(generate_dot(analysis, options or DrawOptions()), "png", (f"-Gdpi={PNG_DPI}",))
+
+
+def check_svg(svg: str) -> None:
+    """Raise a ModelmapError unless ``svg`` is well-formed and inert.
+
+    Inert: no ``script`` or ``foreignObject`` element, no ``on*`` attribute, no
+    ``javascript:`` URL.
+    """
+    try:
+        root = ET.fromstring(svg.encode("utf-8"))
+    except ET.ParseError as e:
+        raise ModelmapError(f"Graphviz produced SVG that is not well-formed XML ({e})") from None
+    for el in root.iter():
+        tag = el.tag.rsplit("}", 1)[-1].lower()
+        if tag in ("script", "foreignobject"):
+            raise ModelmapError(f"refusing to write SVG with a <{tag}> element")
+        for name, value in el.attrib.items():
+            local = name.rsplit("}", 1)[-1].lower()
+            if local.startswith("on"):
+                raise ModelmapError(f"refusing to write SVG with an event-handler attribute {local!r}")
+            if "javascript:" in value.lower().replace(" ", ""):
+                raise ModelmapError("refusing to write SVG with a javascript: URL")
+
+
+__all__ = ["INSTALL_HINT", "check_svg", "dot_program", "generate_pdf", "generate_png", "generate_svg", "run_dot"]
