@@ -17,7 +17,7 @@ import onnx
 from modelmap._errors import ModelNotFoundError, UnsupportedModelError
 from modelmap._registry import Registry
 
-from ._base import ConvertOptions, Converter
+from ._base import ConvertOptions, Converter, prepare_environment, quiet
 from .factory import call_factory, is_factory_ref
 from .keras3 import KerasConverter
 from .onnx_file import OnnxConverter
@@ -28,10 +28,17 @@ for _c in (OnnxConverter(), TorchConverter(), KerasConverter()):
     registry.register(_c.name, _c, _c.extensions)
 
 
-def resolve(ref: Any, example_input: Any = None) -> tuple[Any, Any]:
-    """Turn a factory reference into ``(model, example_input)``; other refs pass through."""
+def resolve(ref: Any, example_input: Any = None, options: ConvertOptions | None = None) -> tuple[Any, Any]:
+    """Turn a factory reference into ``(model, example_input)``; other refs pass through.
+
+    The factory's imports (a framework's start-up logging) are as quiet as the
+    converters' own output unless ``options.verbose``.
+    """
+    options = options or ConvertOptions()
     if isinstance(ref, str) and is_factory_ref(ref) and not Path(ref).exists():
-        model, factory_input = call_factory(ref)
+        prepare_environment(options)
+        with quiet(options):
+            model, factory_input = call_factory(ref)
         return model, example_input if example_input is not None else factory_input
     return ref, example_input
 
@@ -59,7 +66,8 @@ def find_converter(ref: Any) -> Converter:
 def convert(ref: Any, example_input: Any = None, options: ConvertOptions | None = None) -> onnx.ModelProto:
     """Convert any supported model reference to an annotated ONNX model."""
     options = options or ConvertOptions()
-    model, example_input = resolve(ref, example_input)
+    prepare_environment(options)
+    model, example_input = resolve(ref, example_input, options)
     return find_converter(model).convert(model, example_input, options)
 
 

@@ -71,6 +71,18 @@ def require(module: str, extra: str) -> Any:
         ) from None
 
 
+def prepare_environment(options: ConvertOptions) -> None:
+    """Environment fixes needed before a framework is first imported.
+
+    An empty ``TORCH_LOGS`` breaks ``import torch``; TensorFlow's C++ start-up logging
+    is only silenced by ``TF_CPP_MIN_LOG_LEVEL`` set before its import.
+    """
+    if os.environ.get("TORCH_LOGS") == "":
+        del os.environ["TORCH_LOGS"]
+    if not options.verbose:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
 def progress(message: str, options: ConvertOptions) -> None:
     """A progress line on stderr, shown to people at a terminal or with --verbose."""
     if options.verbose or sys.stderr.isatty():

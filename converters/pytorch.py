@@ -34,12 +34,13 @@ order; the root module gets a record only when it owns parameters itself. For an
 ``ExportedProgram`` the table comes from the program's ``nn_module_stack`` metadata and
 its state dict instead (the program cannot be run with hooks).
 
-Security of ``.pt2`` files. ``torch.export.load`` is NOT free of pickle: the graph is
+Security of ``.pt2`` files. ``torch.export.load`` is not free of pickle: the graph is
 JSON, but weights and constants stored with ``use_pickle`` go through
 ``torch.load(weights_only=False)``, custom and opaque objects through ``pickle.loads``
-(torch 2.13, ``torch/export/pt2_archive/_package.py``), and the torch docs warn never to
-load one from an untrusted source. Converting a ``.pt2`` therefore trusts its author as
-much as running a ``module:factory`` does; modelmap adds no sandbox.
+(torch 2.13, ``torch/export/pt2_archive/_package.py``). modelmap never runs code from a
+model file, so :func:`safe_unpickling` forces every ``torch.load`` during the load to
+``weights_only=True`` (tensors and plain containers only) and refuses raw pickles of
+custom objects with one clear error. Archives of ordinary models load unchanged.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ from typing import Any
 from modelmap import _metadata as md
 from modelmap._errors import ConversionError, InputError, MissingInputError, ModelLoadError
 
-from ._base import ConvertOptions, path_of, quiet, require, step, type_modules
+from ._base import ConvertOptions, path_of, prepare_environment, quiet, require, step, type_modules
 
 ROUTE_DYNAMO = "torch.onnx dynamo"
 ROUTE_TORCHSCRIPT = "torch.onnx torchscript"
@@ -136,8 +137,7 @@ def import_torch() -> Any:
     MissingDependencyError
         torch is not installed.
     """
-    if os.environ.get("TORCH_LOGS") == "":
-        del os.environ["TORCH_LOGS"]
+    prepare_environment(ConvertOptions())
     return require("torch", "torch")
 
 
@@ -187,7 +187,7 @@ def example_args(example_input: Any, options: ConvertOptions, what: str) -> tupl
 
 
 def load_pt2(path: str, options: ConvertOptions) -> Any:
-    """Load a ``torch.export`` archive (it may unpickle: see the module docstring).
+    """Load a ``torch.export`` archive without running code from it.
 
     Returns
     -------
@@ -196,15 +196,59 @@ def load_pt2(path: str, options: ConvertOptions) -> Any:
     Raises
     ------
     ModelLoadError
-        The file is not an archive ``torch.export.load`` can read.
+        The file is not an archive ``torch.export.load`` can read, or it holds pickled
+        Python objects (which could run code when loaded).
     """
     import torch
 
     try:
-        with step(f"loading {path}", options), quiet(options):
+        with step(f"loading {path}", options), quiet(options), safe_unpickling(torch):
             return torch.export.load(path)
+    except UnsafePickleError as e:
+        raise ModelLoadError(f"{path}: refusing to load it: {e}") from None
     except Exception as e:
+        if isinstance(e.__cause__, UnsafePickleError) or "weights_only" in str(e).lower():
+            raise ModelLoadError(
+                f"{path}: refusing to load it: it holds pickled Python objects, which can run code "
+                "(modelmap loads .pt2 weights with weights_only=True)"
+            ) from None
         raise ModelLoadError(f"{path} is not a torch.export .pt2 archive ({failure_reason(e)})") from None
+
+
+class UnsafePickleError(Exception):
+    """A .pt2 archive asked to unpickle an arbitrary Python object."""
+
+
+@contextlib.contextmanager
+def safe_unpickling(torch: Any) -> Iterator[None]:
+    """While loading an archive: ``torch.load`` only with ``weights_only=True``, no raw pickle.
+
+    ``torch.export``'s loader looks these up as module attributes at call time, so
+    replacing the attributes for the duration of the load is enough.
+    """
+    import pickle
+    import types
+
+    from torch.export.pt2_archive import _package
+
+    real_load = torch.load
+
+    def weights_only_load(*args: Any, **kwargs: Any) -> Any:
+        kwargs["weights_only"] = True
+        return real_load(*args, **kwargs)
+
+    def refuse(*_args: Any, **_kwargs: Any) -> Any:
+        raise UnsafePickleError("it holds pickled custom Python objects, which can run code when loaded")
+
+    safe_pickle = types.SimpleNamespace(**{k: getattr(pickle, k) for k in dir(pickle) if not k.startswith("__")})
+    safe_pickle.loads = refuse
+    safe_pickle.load = refuse
+    saved = (torch.load, _package.pickle, torch._C._pickle_load_obj)
+    torch.load, _package.pickle, torch._C._pickle_load_obj = weights_only_load, safe_pickle, refuse
+    try:
+        yield
+    finally:
+        torch.load, _package.pickle, torch._C._pickle_load_obj = saved
 
 
 # ----------------------------------------------------------------------------- routes

@@ -7,6 +7,7 @@ tests at the bottom need no export.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import subprocess
@@ -444,6 +445,46 @@ def test_unreadable_pt2_is_a_load_error(tmp_path: Path) -> None:
     path.write_bytes(b"not a zip archive")
     with pytest.raises(InputError, match=r"broken.pt2 is not a torch.export .pt2 archive \(BadZipFile"):
         convert(str(path), None, ConvertOptions())
+
+
+def test_pt2_loading_never_unpickles_code(tmp_path: Path) -> None:
+    """A .pt2 whose pickled weight runs code when loaded is refused, and the code never runs."""
+    import json
+    import pickle
+    import zipfile
+
+    model, example = tm.convnet()
+    path = tmp_path / "model.pt2"
+    torch.export.save(torch.export.export(model, (example,)), str(path))
+    marker = tmp_path / "pwned"
+
+    class Evil:
+        def __reduce__(self):
+            return (os.system, (f"touch {marker}",))
+
+    evil = tmp_path / "evil.pt2"
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(evil, "w") as dst:
+        (config_name,) = [n for n in src.namelist() if n.endswith("model_weights_config.json")]
+        config = json.loads(src.read(config_name))
+        first = next(iter(config["config"].values()))
+        first["use_pickle"] = True
+        for item in src.infolist():
+            data = src.read(item.filename)
+            if item.filename == config_name:
+                data = json.dumps(config).encode()
+            elif item.filename.endswith("/data/weights/" + first["path_name"]):
+                data = pickle.dumps(Evil())
+            dst.writestr(item, data)
+    # torch's own loader runs the payload: the archive really is hostile
+    with contextlib.suppress(Exception):
+        torch.export.load(str(evil))
+    assert marker.exists()
+    marker.unlink()
+    with pytest.raises(InputError, match="refusing to load it"):
+        convert(str(evil), None, ConvertOptions())
+    assert not marker.exists()
+    # the untouched archive still loads
+    assert convert(str(path), None, ConvertOptions()).graph.node
 
 
 def test_exporter_chatter_stays_hidden_unless_verbose(capfd: pytest.CaptureFixture[str]) -> None:
