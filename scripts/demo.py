@@ -41,7 +41,8 @@ def report(framework: str, analysis, seconds: float) -> None:
     print(f"   {analysis.op_count} ONNX ops in {len(analysis.layers)} layers, {analysis.params:,} parameters")
     print(f"   {len(analysis.skips)} skip connections: " + ", ".join(f"{n} {k}" for k, n in sorted(skips.items())))
     for block in analysis.blocks:
-        print(f"   repeated: {block.name} x{block.count} in {'/'.join(block.parent) if isinstance(block.parent, tuple) else block.parent or 'the model'}")
+        where = "/".join(block.parent) if isinstance(block.parent, tuple) else block.parent
+        print(f"   repeated: {block.name} x{block.count} in {where or 'the model'}")
 
 
 def main() -> None:

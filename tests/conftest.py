@@ -20,3 +20,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 @pytest.fixture()
 def update_goldens(request: pytest.FixtureRequest) -> bool:
     return bool(request.config.getoption("--update-goldens"))
+
+
+# --- external tools (Graphviz, mermaid-cli, Chromium) -------------------------------------
+# `./run tests` installs them and sets MODELMAP_REQUIRE_TOOLS=1, so a missing tool fails the
+# run there instead of silently skipping the real-consumer tests; a bare `pytest` skips.
+def skip_or_fail_without(tool_available: bool, reason: str) -> None:
+    import os
+
+    if tool_available:
+        return
+    if os.environ.get("MODELMAP_REQUIRE_TOOLS") == "1":
+        pytest.fail(f"{reason} (required: MODELMAP_REQUIRE_TOOLS=1)")
+    pytest.skip(reason)

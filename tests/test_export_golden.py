@@ -22,6 +22,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import skip_or_fail_without
+
 from modelmap._io import atomic_write
 from modelmap.exporters import DrawOptions, generate
 
@@ -121,8 +123,8 @@ def _mermaid_cases() -> dict[str, str]:
     return cases
 
 
-@pytest.mark.skipif(not mermaid_cli_available(), reason="mermaid-cli not installed: ./run tests installs it into .tools/")
 def test_every_mermaid_output_renders_with_mermaid_cli(tmp_path: Path) -> None:
+    skip_or_fail_without(mermaid_cli_available(), "mermaid-cli not installed: ./run tests installs it into .tools/")
     cases = _mermaid_cases()
     svgs = render_mermaid(cases, tmp_path)
     for name, svg in svgs.items():

@@ -23,6 +23,8 @@ from typing import Any
 import numpy as np
 import onnx
 import pytest
+
+from tests.conftest import skip_or_fail_without
 from onnx import TensorProto, helper, numpy_helper
 
 import modelmap as mm
@@ -340,8 +342,7 @@ def test_importing_modelmap_imports_no_plotting_or_framework() -> None:
 
 
 def chromium(*args: str, profile: Path) -> subprocess.CompletedProcess[str]:
-    if not os.access(CHROMIUM, os.X_OK):
-        pytest.skip("no Chromium at /usr/bin/chromium")
+    skip_or_fail_without(os.access(CHROMIUM, os.X_OK), "no Chromium at /usr/bin/chromium")
     cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
            "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={profile}", *args]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=180)

@@ -1,0 +1,355 @@
+"""Repeated blocks: runs of consecutive, structurally identical units.
+
+For every module of the tree (the model itself included) the children are wired into a
+small graph (an edge where a layer of one child feeds a layer of another). Its *cut
+points*, the children every path from the main input to the end passes through (the
+dominators of a virtual sink), split the children into segments: one per ResNet block in
+a ``Sequential`` stage, or, in a flat Keras model, ``[conv, relu, bn, conv, add]``,
+``[relu]``, ``[bn]``, ... Each segment gets a structural signature (layer types, kinds,
+hyper-parameters, parameter counts, output shapes and wiring; names ignored), and the
+sequence of signatures is scanned for tandem repeats of any period up to
+:data:`MAX_PERIOD` segments. A run is rotated so its unit starts at a segment holding a
+skip connection's merge (a residual block is "body + add + what follows", not
+"what follows + next body"). A unit must hold a learned layer.
+
+A run of one module class is named after it (``BasicBlock``); otherwise the name is
+structural: ``TransformerLayer`` (attention, or softmax with two residual merges),
+``ResidualBlock``, ``DenseLayer``, ``GatedBlock``, or the types joined by ``+``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from typing import Any
+
+import networkx as nx
+
+from .analysis import Block, Layer, LayerKind, ModuleNode, Skip, SkipKind
+
+MAX_PERIOD = 24
+_MAIN_KINDS = frozenset({LayerKind.CONV, LayerKind.LINEAR, LayerKind.ATTENTION, LayerKind.RECURRENT})
+_SOURCE = ("modelmap", "source")
+_SINK = ("modelmap", "sink")
+K = LayerKind
+
+
+def find_blocks(
+    layers: Sequence[Layer],
+    tree: dict[tuple[str, ...], ModuleNode],
+    skips: Sequence[Skip] = (),
+) -> list[Block]:
+    """Repeated blocks in every module of ``tree`` (see the module docstring).
+
+    Parameters
+    ----------
+    layers : the analysis' layers (execution order)
+    tree : the module tree (``Grouping.tree``)
+    skips : the skip connections; they decide where a structural unit starts and its name
+
+    Returns
+    -------
+    list of Block, outer modules first, in execution order.
+    """
+    by_name = {layer.name: layer for layer in layers}
+    rank = {layer.name: i for i, layer in enumerate(layers)}
+    merge_kind: dict[str, SkipKind] = {s.merge: s.kind for s in skips}
+    sigs = _Signatures(tree, by_name, rank)
+    blocks: list[Block] = []
+    for path in sorted(tree, key=lambda p: (len(p), _first_rank(tree[p], rank))):
+        node = tree[path]
+        if node.leaf or len(node.children) < 2:
+            continue
+        blocks.extend(_container_blocks(node, tree, by_name, rank, sigs, merge_kind))
+    return blocks
+
+
+def _first_rank(node: ModuleNode, rank: dict[str, int]) -> int:
+    """Execution position of a module: its first layer (``layers`` are in execution order)."""
+    return rank.get(node.layers[0], 1 << 30) if node.layers else 1 << 30
+
+
+class _Signatures:
+    """Structural hashes of layers and modules, names ignored (memoised)."""
+
+    def __init__(
+        self, tree: dict[tuple[str, ...], ModuleNode], by_name: dict[str, Layer], rank: dict[str, int]
+    ) -> None:
+        self.tree = tree
+        self.by_name = by_name
+        self.rank = rank
+        self._layer: dict[str, str] = {}
+        self._module: dict[tuple[str, ...], str] = {}
+
+    def layer(self, name: str) -> str:
+        s = self._layer.get(name)
+        if s is None:
+            layer = self.by_name[name]
+            attrs = {k: v for k, v in layer.attrs.items() if k not in ("pads",)}
+            s = _hash(
+                (
+                    layer.type,
+                    layer.kind.value,
+                    sorted((k, repr(v)) for k, v in attrs.items()),
+                    layer.params,
+                    _shape_key(layer.output_shape),
+                )
+            )
+            self._layer[name] = s
+        return s
+
+    def module(self, path: tuple[str, ...]) -> str:
+        s = self._module.get(path)
+        if s is None:
+            node = self.tree[path]
+            if node.leaf:
+                s = self.layer(node.layers[0])
+            else:
+                s = _hash((node.cls, self.wiring(node.layers)))
+            self._module[path] = s
+        return s
+
+    def wiring(self, names: Sequence[str]) -> tuple:
+        """Layer signatures in order, with each layer's inputs as offsets inside ``names``."""
+        pos = {n: i for i, n in enumerate(names)}
+        out = []
+        for i, n in enumerate(names):
+            layer = self.by_name[n]
+            ins = tuple(sorted(i - pos[x] if x in pos else -1 for x in layer.inputs))
+            out.append((self.layer(n), ins))
+        return tuple(out)
+
+
+def _container_blocks(
+    node: ModuleNode,
+    tree: dict[tuple[str, ...], ModuleNode],
+    by_name: dict[str, Layer],
+    rank: dict[str, int],
+    sigs: _Signatures,
+    merge_kind: dict[str, SkipKind],
+) -> list[Block]:
+    children = sorted(node.children, key=lambda c: _first_rank(tree[c], rank))
+    child_sigs = [sigs.module(c) for c in children]
+    if len(set(child_sigs)) == len(child_sigs):  # a repeated unit repeats some child
+        return []
+    child_of: dict[str, tuple[str, ...]] = {}
+    for c in children:
+        for n in tree[c].layers:
+            child_of[n] = c
+    preds: dict[tuple[str, ...], set[tuple[str, ...]]] = {c: set() for c in children}
+    for c in children:
+        for n in tree[c].layers:
+            for x in by_name[n].inputs:
+                src = child_of.get(x)
+                if src is not None and src != c:
+                    preds[c].add(src)
+    segments = _segments(children, preds, tree)
+    if len(segments) < 2:
+        return []
+    seg_sigs = [_segment_signature(seg, sigs, preds) for seg in segments]
+    has_merge = [any(n in merge_kind for c in seg for n in tree[c].layers) for seg in segments]
+    learned = [any(by_name[n].params > 0 for c in seg for n in tree[c].layers) for seg in segments]
+    starts_main = [
+        bool(tree[seg[0]].layers) and by_name[tree[seg[0]].layers[0]].kind in _MAIN_KINDS for seg in segments
+    ]
+    blocks: list[Block] = []
+    for start, period, reps in _tandem_runs(seg_sigs, has_merge, starts_main):
+        units_segs = [segments[start + k * period : start + (k + 1) * period] for k in range(reps)]
+        if not any(learned[start : start + period]):
+            continue
+        unit_children = [[c for seg in u for c in seg] for u in units_segs]
+        units = tuple(tuple(n for c in uc for n in tree[c].layers) for uc in unit_children)
+        if len(unit_children[0]) == 1 and not tree[unit_children[0][0]].leaf:
+            members = tuple(tree[uc[0]].name for uc in unit_children)
+            name = tree[unit_children[0][0]].cls or _structural_name(units[0], by_name, merge_kind)
+        else:
+            members = tuple(u[0] for u in units)
+            name = _structural_name(units[0], by_name, merge_kind)
+        signature = _hash(tuple(seg_sigs[start : start + period]))
+        blocks.append(Block(name, reps, members, node.path, signature[:12], units))
+    return blocks
+
+
+def _segments(
+    children: list[tuple[str, ...]],
+    preds: dict[tuple[str, ...], set[tuple[str, ...]]],
+    tree: dict[tuple[str, ...], ModuleNode],
+) -> list[list[tuple[str, ...]]]:
+    """Children (in execution order) split at the cut points of the flow from the main
+    entry to the end: the children that every path passes through."""
+    succs: dict[tuple[str, ...], list[tuple[str, ...]]] = {c: [] for c in children}
+    for c, ps in preds.items():
+        for p in ps:
+            succs[p].append(c)
+    entries = [c for c in children if not preds[c]]
+    if not entries:
+        return [[c] for c in children]
+    # the main entry: a graph input if there is one, else the entry reaching the most children
+    inputs = [c for c in entries if tree[c].leaf and tree[c].cls == "Input"]
+    candidates = (inputs or entries)[:8]
+    reach_of = {c: _reach(c, succs) for c in candidates} if len(candidates) > 1 else {}
+    main = max(candidates, key=lambda c: len(reach_of[c])) if reach_of else candidates[0]
+    reach = reach_of.get(main) or _reach(main, succs)
+    order = [c for c in children if c in reach]
+    pos = {c: i for i, c in enumerate(order)}
+    if any(pos[p] >= pos[c] for c in order for p in preds[c] if p in pos):
+        return _segments_cyclic(order, preds, main)
+    # In a topological order with one entry, a child is a cut point when no edge jumps over it.
+    end = len(order)
+    cuts = []
+    furthest = 0
+    for i, c in enumerate(order):
+        if furthest <= i:
+            cuts.append(i)
+        targets = [pos[s] for s in succs[c] if s in pos]
+        furthest = max([furthest, *targets] if targets else [furthest, end])
+    segs: list[list[tuple[str, ...]]] = []
+    bounds = cuts + [end - 1]
+    lo = 0
+    for b in bounds:  # segment = (previous cut, this cut]
+        if b + 1 > lo:
+            segs.append(order[lo : b + 1])
+            lo = b + 1
+    if lo < end:
+        segs.append(order[lo:])
+    return segs
+
+
+def _reach(start: tuple[str, ...], succs: dict[tuple[str, ...], list[tuple[str, ...]]]) -> set[tuple[str, ...]]:
+    seen = {start}
+    stack = [start]
+    while stack:
+        for s in succs[stack.pop()]:
+            if s not in seen:
+                seen.add(s)
+                stack.append(s)
+    return seen
+
+
+def _segments_cyclic(
+    order: list[tuple[str, ...]], preds: dict[tuple[str, ...], set[tuple[str, ...]]], main: tuple[str, ...]
+) -> list[list[tuple[str, ...]]]:
+    """The same for a child graph with cycles (a module called twice): dominators of a sink."""
+    h = nx.DiGraph()
+    h.add_nodes_from(order)
+    keep = set(order)
+    h.add_edges_from((p, c) for c in order for p in preds[c] if p in keep)
+    h.add_edge(_SOURCE, main)
+    for c in order:
+        if h.out_degree(c) == 0:
+            h.add_edge(c, _SINK)
+    idom = nx.immediate_dominators(h, _SOURCE)
+    cuts: set[Any] = set()
+    c = idom.get(_SINK)
+    while c is not None and c != _SOURCE:
+        cuts.add(c)
+        c = idom.get(c)
+    anchor: dict[Any, Any] = {}
+
+    def anchor_of(v: Any) -> Any:
+        chain = []
+        while v not in anchor:
+            p = idom.get(v, _SOURCE)
+            if p == _SOURCE or p in cuts:
+                anchor[v] = p
+                break
+            chain.append(v)
+            v = p
+        a = anchor[v]
+        for x in chain:
+            anchor[x] = a
+        return a
+
+    by_anchor: dict[Any, list[tuple[str, ...]]] = {}
+    for c in order:
+        by_anchor.setdefault(anchor_of(c), []).append(c)
+    rank = {c: i for i, c in enumerate(order)}
+    return sorted(by_anchor.values(), key=lambda seg: rank[seg[0]])
+
+
+def _segment_signature(
+    seg: list[tuple[str, ...]], sigs: _Signatures, preds: dict[tuple[str, ...], set[tuple[str, ...]]]
+) -> str:
+    pos = {c: i for i, c in enumerate(seg)}
+    items = []
+    for i, c in enumerate(seg):
+        ins = tuple(sorted(i - pos[p] for p in preds[c] if p in pos))
+        items.append((sigs.module(c), ins))
+    return _hash(tuple(items))
+
+
+def _tandem_runs(
+    seq: Sequence[str], has_merge: Sequence[bool], starts_main: Sequence[bool]
+) -> list[tuple[int, int, int]]:
+    """(start, period, repetitions) of maximal runs, left to right, greedy by coverage.
+
+    A run's unit starts at its first segment holding a skip merge, else at its first
+    segment starting with a convolution, linear, attention or recurrent layer.
+
+    >>> _tandem_runs(list("xabcabcaby"), [False] * 10, [c == "b" for c in "xabcabcaby"])
+    [(2, 3, 2)]
+    """
+    n = len(seq)
+    runs = []
+    i = 0
+    while i < n - 1:
+        best = None  # (cover, -period, end)
+        for p in range(1, min(MAX_PERIOD, (n - i) // 2) + 1):
+            if seq[i + p] != seq[i]:
+                continue
+            e = i + p
+            while e < n and seq[e] == seq[e - p]:
+                e += 1
+            reps = (e - i) // p
+            if reps >= 2:
+                cand = (reps * p, -p, e)
+                if best is None or cand > best:
+                    best = cand
+        if best is None:
+            i += 1
+            continue
+        _, negp, e = best
+        p = -negp
+        s = i
+        for marks in (has_merge, starts_main):
+            first = next((k for k in range(i, i + p) if marks[k]), None)
+            if first is not None and (e - first) // p >= 2:
+                s = first
+                break
+        reps = (e - s) // p
+        runs.append((s, p, reps))
+        i = s + reps * p
+    return runs
+
+
+def _structural_name(unit: Sequence[str], by_name: dict[str, Layer], merge_kind: dict[str, SkipKind]) -> str:
+    kinds = [by_name[n].kind for n in unit]
+    skips = [merge_kind[n] for n in unit if n in merge_kind]
+    softmax = any(by_name[n].attrs.get("op") == "Softmax" or by_name[n].type in ("Softmax",) for n in unit)
+    if K.ATTENTION in kinds or (softmax and len(skips) >= 2):
+        return "TransformerLayer"
+    if SkipKind.IDENTITY in skips or SkipKind.PROJECTION in skips:
+        return "ResidualBlock"
+    if SkipKind.CONCAT in skips:
+        return "DenseLayer"
+    if SkipKind.GATE in skips:
+        return "GatedBlock"
+    types: list[str] = []
+    for n in unit:
+        t = by_name[n].type
+        if t not in types:
+            types.append(t)
+    return "+".join(types[:4]) + ("+..." if len(types) > 4 else "")
+
+
+def _shape_key(shape: Any) -> Any:
+    if shape is None:
+        return None
+    return tuple(shape)
+
+
+def _hash(obj: Any) -> str:
+    return hashlib.blake2b(repr(obj).encode(), digest_size=8).hexdigest()
+
+
+__all__ = ["MAX_PERIOD", "find_blocks"]

@@ -1,0 +1,435 @@
+"""Skip connections, exactly as DESIGN.md defines them, found through dominators.
+
+A merge op (``Add``/``Sum``, ``Concat``, ``Mul``) closes a skip connection when its data
+inputs all descend from one fork tensor *t*, one input being *t* itself (or *t* through a
+short shortcut) and another reaching the merge through a body with at least one learned
+layer. The fork is the merge's immediate dominator in the data-flow graph
+(:meth:`ModelGraph.data_graph`, shape and constant computations excluded).
+
+====================  =======  ==================================================================
+kind                  merge    shortcut
+====================  =======  ==================================================================
+``identity``          Add/Sum  *t* unchanged (reshape, dropout, identity, a parameter-free pool)
+``projection``        Add/Sum  a chain with learned layers, fewer than the body's
+``concat``            Concat   *t* unchanged (reshape, identity, dropout)
+``gate``              Mul      *t* unchanged, times a learned branch ending in sigmoid/softmax
+====================  =======  ==================================================================
+
+How it stays near-linear and where plain dominators break:
+
+- *Several graph inputs.* A virtual source feeds every graph input; one
+  ``networkx.immediate_dominators`` pass then covers the whole graph. A merge whose
+  immediate dominator is the virtual source mixes data from several inputs. Its *main*
+  graph input is, of those it descends from, the one from which the most of the graph
+  descends (a decoder's target rather than its memory, BERT's tokens rather than its
+  attention mask). If at least two of the merge's inputs descend from the main input (a
+  decoder's cross-attention residual: the stream and the attention output both come from
+  the target, the attention also reads the encoder's memory), the merge is re-examined on
+  the part of the graph reachable from the main input alone, where anything else is a
+  side input. Otherwise (BERT's mask add: scores and mask share only the mask input) it
+  merges different inputs and is no skip. The per-input dominator trees are computed
+  lazily, at most once per graph input.
+- *The fork tensor as one input* (DenseNet, U-Net, every residual): the fork is the
+  producer of that input and the shortcut chain is empty.
+- *More than two inputs* (``Sum``, DenseNet's ``Concat`` of all earlier features): one
+  input is the shortcut, all the others form the body.
+- *Bodies that are not chains* (attention with query/key/value branches): the body is the
+  region between fork and merge, found by walking back from the merge's body inputs until
+  the fork. Every node met is dominated by the fork, so the walks stay inside one block;
+  their total cost is the sum of the blocks' sizes, not the graph's size per merge.
+- *Parallel branches* (Inception): every input passes through learned layers and none is
+  the fork tensor itself, so nothing is a shortcut.
+
+Every merge that is not a skip gets a :class:`Rejection` with one sentence saying why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import networkx as nx
+
+from . import ops as opt
+from .analysis import LayerKind, Rejection, Skip, SkipKind
+from .graph import CONST, DATA, INPUT, PARAM, SHAPE, ModelGraph
+
+_SOURCE = ("modelmap", "virtual-source")
+MAX_CHAIN = 64  # a shortcut longer than this is not "short"
+MAX_REGION = 200_000  # safety bound on one body walk
+
+
+@dataclass
+class _Input:
+    node: str
+    tensor: str
+    chain: list[str]  # ops from the input back towards the fork (input first), fork excluded
+    reached: bool  # the chain arrives at the fork
+
+
+def find_skips(
+    g: ModelGraph, op_layer: Mapping[str, str], layer_kinds: Mapping[str, LayerKind] | None = None
+) -> tuple[list[Skip], list[Rejection]]:
+    """All skip connections of ``g`` and, for every other merge op, why it is not one.
+
+    Parameters
+    ----------
+    g : ModelGraph
+    op_layer : mapping
+        Node id -> layer name (:attr:`Grouping.op_layer`); names the skips' layers.
+    layer_kinds : mapping, optional
+        Layer name -> kind; lets a rejection say "bias add" or "normalization" (by default
+        the kind is guessed from the layer's ops).
+
+    Returns
+    -------
+    (skips, rejections), both in topological order of their merge ops.
+
+    Examples
+    --------
+    >>> import onnx
+    >>> from modelmap.core.graph import build_graph
+    >>> m = onnx.parser.parse_model('''<ir_version: 8, opset_import: ["" : 17]>
+    ... g (float[1,2] x) => (float[1,2] y) <float[2,2] W = {1., 2., 3., 4.}, float[2] b = {0., 1.}> {
+    ...   h = MatMul(x, W)  r = Relu(h)  s = Add(r, x)  y = Add(s, b) }''')
+    >>> skips, rejected = find_skips(build_graph(m), {})
+    >>> [(s.kind.value, s.fork, s.merge, s.body) for s in skips]
+    [('identity', 'input:x', 'Add_2', ('MatMul_0', 'Relu_1'))]
+    >>> rejected[0].reason
+    'Add at Add_3: one input is an initializer or constant (a bias or scale), not a skip'
+    """
+    return _Finder(g, op_layer, layer_kinds or {}).run()
+
+
+class _Finder:
+    def __init__(self, g: ModelGraph, op_layer: Mapping[str, str], layer_kinds: Mapping[str, LayerKind]) -> None:
+        self.g = g
+        self.layer_kinds = layer_kinds
+        self.nodes = g.info
+        self.op_layer = op_layer
+        self.dg = g.data_graph()
+        self._idom: dict[Any, Any] | None = None
+        self._colors: dict[str, int] | None = None
+        self._color_idom: dict[int, dict[Any, Any]] = {}
+        self._color_nodes: dict[int, set[str]] = {}
+
+    # -- naming ------------------------------------------------------------------
+    def layer(self, n: str) -> str:
+        return self.op_layer.get(n, n)
+
+    def where(self, m: str) -> str:
+        return f"{self.nodes[m]['op_type']} at {self.layer(m)}"
+
+    # -- dominators ----------------------------------------------------------------
+    def idom(self) -> dict[Any, Any]:
+        if self._idom is None:
+            dg = self.dg
+            dg.add_node(_SOURCE)
+            try:
+                starts = [n for n in self.g.inputs if n in dg]
+                starts += [n for n, k in dg.in_degree() if k == 0 and n != _SOURCE and self.nodes[n]["kind"] == "op"]
+                dg.add_edges_from((_SOURCE, n) for n in starts)
+                self._idom = nx.immediate_dominators(dg, _SOURCE)
+            finally:
+                dg.remove_node(_SOURCE)
+        return self._idom
+
+    def colors(self) -> dict[str, int]:
+        """Bit i set when a node descends from graph input i (one topological pass)."""
+        if self._colors is None:
+            col: dict[str, int] = {}
+            for i, n in enumerate(self.g.inputs):
+                if n in self.dg:
+                    col[n] = 1 << i
+            pred = self.dg.pred
+            for n in self.g.ops:
+                if n in pred:
+                    c = 0
+                    for p in pred[n]:
+                        c |= col.get(p, 0)
+                    col[n] = c
+            self._colors = col
+        return self._colors
+
+    def color_size(self, bit: int) -> int:
+        """How many data-flow nodes descend from graph input ``bit``."""
+        if not hasattr(self, "_color_size"):
+            sizes = [0] * len(self.g.inputs)
+            for c in self.colors().values():
+                b = 0
+                while c:
+                    if c & 1:
+                        sizes[b] += 1
+                    c >>= 1
+                    b += 1
+            self._color_size = sizes
+        return self._color_size[bit]
+
+    def color_idom(self, bit: int) -> tuple[dict[Any, Any], set[str]]:
+        if bit not in self._color_idom:
+            mask = 1 << bit
+            keep = {n for n, c in self.colors().items() if c & mask}
+            sub = self.dg.subgraph(keep)
+            self._color_idom[bit] = nx.immediate_dominators(sub, self.g.inputs[bit])
+            self._color_nodes[bit] = keep
+        return self._color_idom[bit], self._color_nodes[bit]
+
+    # -- op properties ---------------------------------------------------------------
+    def kind(self, n: str) -> LayerKind:
+        d = self.nodes[n]
+        return opt.op_kind(d["op_type"], bool(d["params"] or d["reads_params"]))
+
+    def learned(self, n: str) -> bool:
+        d = self.nodes[n]
+        if d["kind"] != "op":
+            return False
+        if d["params"] or d["reads_params"]:
+            return True
+        k = opt.op_kind(d["op_type"])
+        return k in opt.LEARNED_KINDS
+
+    def passes(self, n: str, kinds: frozenset[LayerKind]) -> bool:
+        return not self.learned(n) and self.kind(n) in kinds
+
+    def learned_layers(self, nodes: Iterable[str]) -> list[str]:
+        out: list[str] = []
+        for n in nodes:
+            if self.learned(n):
+                name = self.layer(n)
+                if name not in out:
+                    out.append(name)
+        return out
+
+    # -- walks -------------------------------------------------------------------------
+    def chain(self, u: str, f: str, allowed: set[str] | None) -> _Input:
+        pred = self.dg.pred
+        chain: list[str] = []
+        cur = u
+        while cur != f and len(chain) < MAX_CHAIN:
+            ps = [p for p in pred[cur] if allowed is None or p in allowed]
+            if len(ps) != 1:
+                break
+            chain.append(cur)
+            cur = ps[0]
+        return _Input(u, "", chain, cur == f)
+
+    def region(self, starts: Iterable[str], f: str, allowed: set[str] | None) -> set[str]:
+        """Nodes on paths from ``f`` to any of ``starts`` (``f`` excluded)."""
+        pred = self.dg.pred
+        seen: set[str] = set()
+        stack = [s for s in starts if s != f]
+        while stack and len(seen) < MAX_REGION:
+            n = stack.pop()
+            if n in seen:
+                continue
+            seen.add(n)
+            for p in pred[n]:
+                if p != f and p not in seen and (allowed is None or p in allowed):
+                    stack.append(p)
+        return seen
+
+    def gate_end(self, u: str, f: str) -> str:
+        """The first op at or before ``u`` that is not a reshape/identity (the gate's activation)."""
+        pred = self.dg.pred
+        cur = u
+        for _ in range(MAX_CHAIN):
+            if cur == f or not self.passes(cur, opt.UNCHANGED_KINDS):
+                break
+            ps = list(pred[cur])
+            if len(ps) != 1:
+                break
+            cur = ps[0]
+        return cur
+
+    # -- the detector ------------------------------------------------------------------
+    def run(self) -> tuple[list[Skip], list[Rejection]]:
+        merges = [n for n in self.g.ops if self.nodes[n]["op_type"] in opt.SKIP_MERGE_OPS]
+        skips: list[Skip] = []
+        rejections: list[Rejection] = []
+        for m in merges:
+            result = self.check(m)
+            if isinstance(result, Skip):
+                skips.append(result)
+            else:
+                rejections.append(Rejection(self.layer(m), m, f"{self.where(m)}: {result}"))
+        return skips, rejections
+
+    def check(self, m: str) -> Skip | str:
+        """A Skip, or the reason ``m`` is not one."""
+        d = self.nodes[m]
+        role = d["role"]
+        if role == SHAPE:
+            return "part of a shape computation, not data flow"
+        if role == CONST:
+            return "computes a constant, not data flow"
+        if role == PARAM:
+            return "combines parameters only, no data input"
+        data: list[tuple[str, str]] = []
+        other: list[str] = []
+        for u, tensor, slot in d["sources"]:
+            if u is None:
+                other.append("initializer")
+            elif slot >= 0 and opt.meta_slot(d["op_type"], slot):
+                continue
+            elif self.nodes[u]["role"] in (DATA, INPUT):
+                if tensor not in [t for _, t in data]:
+                    data.append((u, tensor))
+            else:
+                other.append(self.nodes[u]["role"])
+        if len(data) < 2:
+            if other:
+                return self.constant_reason(m, other)
+            if len(d["inputs"]) >= 2:
+                return "combines a tensor with itself, not a skip"
+            return "has a single input, nothing to merge"
+
+        allowed: set[str] | None = None
+        f = self.idom().get(m)
+        if f is None:  # pragma: no cover - every data node is reachable from the source
+            return "not reachable from the graph inputs"
+        if f == _SOURCE:
+            colors = self.colors()
+            cols = [colors.get(u, 0) for u, _ in data]
+            # the merge's main graph input: of those it descends from, the one reaching the
+            # most of the graph (a decoder's target, not its memory; the tokens, not the mask)
+            mine = colors.get(m, 0)
+            main = max(
+                (bit for bit in range(len(self.g.inputs)) if mine >> bit & 1),
+                key=lambda bit: (self.color_size(bit), -bit),
+                default=-1,
+            )
+            best_bit = main if main >= 0 and sum(1 for c in cols if c >> main & 1) >= 2 else -1
+            if best_bit < 0:
+                names = []
+                for c in cols:
+                    for bit in range(len(self.g.inputs)):
+                        if c >> bit & 1:
+                            nm = self.layer(self.g.inputs[bit])
+                            if nm not in names:
+                                names.append(nm)
+                return f"its inputs come from different graph inputs ({', '.join(names)}), not a skip"
+            idom_b, allowed = self.color_idom(best_bit)
+            data = [(u, t) for (u, t), c in zip(data, cols) if c >> best_bit & 1]
+            f = idom_b.get(m, self.g.inputs[best_bit])
+        result = self.classify(m, f, data, allowed)
+        if isinstance(result, str) and self.kind_of_layer(m) == LayerKind.NORM:
+            return "arithmetic inside a normalization layer (its scale and shift), not a skip"
+        return result
+
+    def constant_reason(self, m: str, other: list[str]) -> str:
+        if "shape" in other:
+            return "one input is computed from tensor shapes only (an attention mask or position ids), not a skip"
+        if "param" in other:
+            return "one input is computed from parameters only (a positional embedding or learned token), not a skip"
+        layer_kind = self.kind_of_layer(m)
+        if layer_kind in (LayerKind.LINEAR, LayerKind.CONV, LayerKind.EMBEDDING):
+            return "one input is an initializer: a bias add, not a skip"
+        if layer_kind == LayerKind.NORM:
+            return "one input is an initializer: the affine part of a normalization layer, not a skip"
+        return "one input is an initializer or constant (a bias or scale), not a skip"
+
+    def kind_of_layer(self, m: str) -> LayerKind | None:
+        name = self.op_layer.get(m)
+        if name is None:
+            return None
+        if name in self.layer_kinds:
+            return self.layer_kinds[name]
+        kinds = [self.kind(n) for n in self.layer_ops().get(name, ())]
+        for k in opt.KIND_PRIORITY:
+            if k in kinds:
+                return k
+        return None
+
+    def layer_ops(self) -> dict[str, list[str]]:
+        if not hasattr(self, "_layer_ops"):
+            lo: dict[str, list[str]] = {}
+            for n, name in self.op_layer.items():
+                if n in self.nodes and self.nodes[n]["kind"] == "op":
+                    lo.setdefault(name, []).append(n)
+            self._layer_ops = lo
+        return self._layer_ops
+
+    def classify(self, m: str, f: str, data: list[tuple[str, str]], allowed: set[str] | None) -> Skip | str:
+        op_type = self.nodes[m]["op_type"]
+        fork = self.layer(f)
+        inputs = [self.chain(u, f, allowed) for u, _ in data]
+
+        def body_of(rest: list[_Input], exclude: Iterable[str]) -> list[str]:
+            nodes = self.region([i.node for i in rest], f, allowed) - set(exclude)
+            return sorted(nodes, key=lambda n: self.nodes[n]["index"])
+
+        def names(nodes: Iterable[str]) -> tuple[str, ...]:
+            out: list[str] = []
+            skip = {fork, self.layer(m)}
+            for n in nodes:
+                name = self.layer(n)
+                if name not in skip and name not in out:
+                    out.append(name)
+            return tuple(out)
+
+        elementwise = (
+            f"no learned layer between {fork} and the merge: an elementwise function of {fork} "
+            "(an activation such as GELU or SiLU), not a skip"
+        )
+        if op_type in opt.ADD_MERGES:
+            ok = [i for i in inputs if i.reached and all(self.passes(n, opt.IDENTITY_SHORTCUT_KINDS) for n in i.chain)]
+            if ok:
+                sc = min(ok, key=lambda i: len(i.chain))
+                rest = [i for i in inputs if i is not sc]
+                body = body_of(rest, sc.chain)
+                if not self.learned_layers(body):
+                    return elementwise
+                return Skip(SkipKind.IDENTITY, self.layer(m), fork, names(body), names(reversed(sc.chain)), op=m)
+            reached = [i for i in inputs if i.reached]
+            if not reached:
+                if not self.learned_layers(body_of(inputs, ())):
+                    return elementwise
+                return f"no input is {fork}'s tensor or a short path from it: parallel branches, not a skip"
+            sc = min(reached, key=lambda i: (len(self.learned_layers(i.chain)), len(i.chain)))
+            k_sc = len(self.learned_layers(sc.chain))
+            if k_sc == 0:
+                what = ", ".join(dict.fromkeys(self.nodes[n]["op_type"] for n in reversed(sc.chain)))
+                return f"the path from {fork} applies {what} and holds no learned layer: {fork}'s tensor does not arrive unchanged, not a skip"
+            rest = [i for i in inputs if i is not sc]
+            body = body_of(rest, sc.chain)
+            k_body = len(self.learned_layers(body))
+            if k_sc >= k_body:
+                return (
+                    f"parallel branches from {fork} with {k_sc} and {k_body} learned layers: "
+                    "neither is a shortcut, not a skip"
+                )
+            return Skip(SkipKind.PROJECTION, self.layer(m), fork, names(body), names(reversed(sc.chain)), op=m)
+
+        ok = [i for i in inputs if i.reached and all(self.passes(n, opt.UNCHANGED_KINDS) for n in i.chain)]
+        if not ok and not self.learned_layers(body_of(inputs, ())):
+            return elementwise
+        if op_type in opt.CONCAT_MERGES:
+            if not ok:
+                return (
+                    f"none of its inputs is {fork}'s tensor itself: a concatenation of parallel branches "
+                    "(Inception-style), not a skip"
+                )
+            sc = min(ok, key=lambda i: len(i.chain))
+            rest = [i for i in inputs if i is not sc]
+            body = body_of(rest, sc.chain)
+            if not self.learned_layers(body):
+                return elementwise
+            return Skip(SkipKind.CONCAT, self.layer(m), fork, names(body), names(reversed(sc.chain)), op=m)
+
+        # Mul: a gate
+        if not ok:
+            return f"neither input is {fork}'s tensor itself: a product of two branches (a gated linear unit, say), not a skip"
+        sc = min(ok, key=lambda i: len(i.chain))
+        rest = [i for i in inputs if i is not sc]
+        for i in rest:
+            end = self.gate_end(i.node, f)
+            if self.nodes[end].get("op_type") not in opt.GATE_OPS:
+                return "the other input does not end in a sigmoid or softmax: a product, not a gate"
+        body = body_of(rest, sc.chain)
+        if not self.learned_layers(body):
+            return f"the gating branch from {fork} holds no learned layer (an activation such as SiLU), not a skip"
+        return Skip(SkipKind.GATE, self.layer(m), fork, names(body), names(reversed(sc.chain)), op=m)
+
+
+__all__ = ["find_skips"]
