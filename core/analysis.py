@@ -238,7 +238,7 @@ class ModuleNode:
     leaf: bool = False
 
 
-@dataclass
+@dataclass(repr=False)
 class Analysis:
     """Everything modelmap knows about one model. See the module docstring for the JSON.
 
@@ -281,6 +281,18 @@ class Analysis:
     connections: dict[tuple[str, str], tuple[str, Shape | None]] = field(default_factory=dict)
     #: default depth of :meth:`to_dict` and :meth:`summary` (None: every layer)
     depth: int | None = None
+
+    def __repr__(self) -> str:
+        return (
+            f"<Analysis {self.framework}: {len(self.layers)} layers, {self.op_count} ops, "
+            f"{self.params:,} params, {len(self.skips)} skips, {len(self.blocks)} repeated blocks>"
+        )
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        """Jupyter shows the diagram (SVG through Graphviz) and this text summary."""
+        from modelmap.exporters import repr_mimebundle
+
+        return repr_mimebundle(self, include, exclude)
 
     # -- lookups -----------------------------------------------------------------
     def layer(self, name: str) -> Layer:

@@ -257,7 +257,7 @@ def test_nodes_made_by_folding_take_their_neighbours_namespace(converted: Any) -
     splits = ops(proto, "Split")
     assert splits, "the folder turns SplitToSequence+SequenceAt into Split"
     for node in splits:
-        assert not any(p.key == tp._SCOPES_KEY for p in node.metadata_props)
+        assert not any(p.key == tp.SCOPES_KEY for p in node.metadata_props)
         assert md.node_namespace(node)[0][-1].endswith("multihead_attn")
 
 

@@ -143,6 +143,9 @@ def test_notebook_repr_is_the_svg_diagram(monkeypatch: pytest.MonkeyPatch, tmp_p
     assert svg is not None and ET.fromstring(svg.encode()).tag.endswith("svg") and "conv1" in svg
     bundle = repr_mimebundle(a)
     assert set(bundle) == {"image/svg+xml", "text/plain"} and "conv1" in bundle["text/plain"]
+    # Jupyter asks the Analysis itself
+    assert a._repr_mimebundle_() == bundle
+    assert repr(a).startswith("<Analysis ") and "skips" in repr(a)
     assert set(repr_mimebundle(a, include={"text/plain"})) == {"text/plain"}
     monkeypatch.setenv("PATH", str(tmp_path))
     assert repr_svg(a) is None
