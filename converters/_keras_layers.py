@@ -161,10 +161,26 @@ def _walk(
                 params=own_params(keras, layer) if container else count_params(layer),
                 inbound=inbound,
                 leaf=not container,
+                output_shape=keras_output_shape(layer),
             )
         )
         if container:
             _walk(keras, layer, info.path, info.classes, inbound, table, counter, seen)
+
+
+def keras_output_shape(layer: Any) -> tuple[int | None, ...] | None:
+    """The layer's single output shape as ``model.summary()`` shows it (batch ``None``).
+
+    ``None`` for layers with several outputs and for layers of subclassed models,
+    which have no symbolic output.
+    """
+    try:
+        shape = layer.output.shape
+    except (AttributeError, ValueError):
+        return None
+    if not isinstance(shape, tuple) or not all(d is None or isinstance(d, int) for d in shape):
+        return None
+    return tuple(shape)
 
 
 def count_params(layer: Any) -> int:

@@ -28,7 +28,7 @@ from typing import Any
 from modelmap._metadata import SEP, LayerRecord
 
 from . import ops as opt
-from .analysis import Layer, LayerKind, ModuleNode
+from .analysis import Layer, LayerKind, ModuleNode, Shape
 from .graph import CONST, DATA, INPUT, PARAM, SHAPE, ModelGraph
 from .params import initializer_params, record_params
 
@@ -352,6 +352,7 @@ def group_layers(g: ModelGraph, records: Sequence[LayerRecord] | None = None, fr
     for grp in groups:
         kind, type_, attrs = _describe(g, grp, framework)
         shape = leaving[grp.name][1] if grp.name in leaving else _last_shape(g, grp.ops)
+        shape = _framework_shape(grp.record, shape)
         layers_build.append(
             {
                 "name": grp.name,
@@ -373,7 +374,7 @@ def group_layers(g: ModelGraph, records: Sequence[LayerRecord] | None = None, fr
                 "type": r.cls,
                 "kind": kind,
                 "ops": (),
-                "shape": None,
+                "shape": _framework_shape(r, None),
                 "attrs": {},
             }
         )
@@ -649,3 +650,23 @@ def _last_shape(g: ModelGraph, ops_: Sequence[str]) -> Any:
 
 
 __all__ = ["Grouping", "build_tree", "group_layers"]
+
+
+def _framework_shape(record: LayerRecord | None, onnx_shape: Shape | None) -> Shape | None:
+    """The layer's output shape as its framework reports it, batch size from the graph.
+
+    Keras layers are channels-last while tf2onnx computes channels-first, so a record's
+    own shape wins over the ONNX tensor's; ``None`` dimensions of the record take the
+    graph's value at that position when the ranks agree.
+
+    >>> _framework_shape(LayerRecord("c", "c", "Conv2D", output_shape=(None, 8, 8, 4)), (1, 4, 8, 8))
+    (1, 8, 8, 4)
+    >>> _framework_shape(None, (1, 4))
+    (1, 4)
+    """
+    if record is None or record.output_shape is None:
+        return onnx_shape
+    own = record.output_shape
+    if onnx_shape is not None and len(onnx_shape) == len(own):
+        return tuple(o if d is None else d for d, o in zip(own, onnx_shape))
+    return tuple(own)

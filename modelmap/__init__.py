@@ -2,6 +2,9 @@
 
 >>> import modelmap as mm
 >>> onnx_model = mm.to_onnx(model, "model.onnx", example_input)   # doctest: +SKIP
+>>> a = mm.analyze(model, example_input)                           # doctest: +SKIP
+>>> a.skips, a.layers, a.blocks, a.params                          # doctest: +SKIP
+>>> mm.draw(a, "resnet.svg", depth=2)                              # doctest: +SKIP
 
 Importing modelmap imports neither torch nor TensorFlow; a framework is imported
 only when its converter runs.
@@ -11,11 +14,8 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from ._api import to_onnx
-from ._api import analyze
+from ._api import analyze, compare, draw, draw_diff, to_onnx, weight_stats, write_tensorboard, write_weights
 from .core.analysis import Analysis
-from ._api import draw
-from ._api import compare, draw_diff, weight_stats, write_tensorboard, write_weights
 from .exporters._options import DrawOptions
 from ._errors import (
     ConversionError,

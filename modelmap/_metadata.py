@@ -55,6 +55,7 @@ class LayerRecord:
     params: int = 0
     inbound: tuple[str, ...] = field(default_factory=tuple)
     leaf: bool = True
+    output_shape: tuple[int | None, ...] | None = None
 
 
 def clean_segment(name: str) -> str:
@@ -123,5 +124,7 @@ def model_layers(model: Any) -> list[LayerRecord] | None:
     out = []
     for d in json.loads(raw):
         d["inbound"] = tuple(d.get("inbound", ()))
+        if d.get("output_shape") is not None:
+            d["output_shape"] = tuple(d["output_shape"])
         out.append(LayerRecord(**d))
     return out

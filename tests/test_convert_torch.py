@@ -528,6 +528,25 @@ def test_cli_factory_that_raises_exits_2_without_output(tmp_path: Path) -> None:
     assert not out.exists()
 
 
+def test_cli_op_the_exporter_cannot_convert_exits_2_without_output(tmp_path: Path) -> None:
+    factory = tmp_path / "models.py"
+    factory.write_text(
+        "import torch\n\n"
+        "class Inverse(torch.nn.Module):\n"
+        "    def forward(self, x):\n"
+        "        return torch.linalg.inv(x)\n\n"
+        "def make():\n"
+        "    return Inverse(), torch.eye(3) * 2\n"
+    )
+    out = tmp_path / "out.onnx"
+    r = cli("convert", f"{factory}:make", "-o", str(out))
+    assert r.returncode == 2, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("modelmap: error: "), r.stderr
+    assert "linalg_inv" in lines[0] and "Traceback" not in r.stderr
+    assert {p.name for p in tmp_path.iterdir()} <= {"models.py", "__pycache__"}
+
+
 def test_cli_needs_an_input_shape_for_a_bare_model(tmp_path: Path) -> None:
     factory = tmp_path / "bare.py"
     factory.write_text("import torch\n\ndef net():\n    return torch.nn.Sequential(torch.nn.Linear(8, 2))\n")

@@ -11,6 +11,7 @@ MODULES = [
     "modelmap.core.graph",
     "modelmap.core.ops",
     "modelmap.core.params",
+    "modelmap.core.layers",
     "modelmap.core.skips",
     "modelmap.core.blocks",
     "benchmarks.synthetic",

@@ -108,3 +108,17 @@ def test_keras_applications(name):
     model = getattr(km, name)()
     a = mm.analyze(model)
     check(model, a, HEAVY[name])
+
+
+@pytest.mark.parametrize("name", ["seed_resnet", "unet", "transformer_encoder"])
+def test_output_shapes_are_the_ones_keras_reports(analysed, name):
+    """tf2onnx computes channels-first; the analysis shows Keras' own channels-last shapes."""
+    model, a = analysed(name)
+    by_name = a.layer_map
+    checked = 0
+    for layer in model.layers:
+        if type(layer).__name__ == "InputLayer" or layer.name not in by_name:
+            continue
+        assert by_name[layer.name].output_shape[1:] == tuple(layer.output.shape)[1:], layer.name
+        checked += 1
+    assert checked >= len(model.layers) - 2
