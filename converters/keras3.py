@@ -24,7 +24,6 @@ logging silenced (``TF_CPP_MIN_LOG_LEVEL=3``) unless ``options.verbose``.
 
 from __future__ import annotations
 
-import os
 import re
 import zipfile
 from pathlib import Path

@@ -48,7 +48,6 @@ from __future__ import annotations
 import ast
 import contextlib
 import io
-import os
 import re
 import sys
 from collections.abc import Iterator

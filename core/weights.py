@@ -446,6 +446,11 @@ def weight_stats(analysis: Any, options: WeightOptions | None = None) -> WeightS
     cache: dict[str, TensorStats] = {}
     for w in iter_weights(analysis):
         by_layer.setdefault(w.layer, []).append(stats_for(w, options, cache))
+    return collect_layers(analysis, by_layer, options)
+
+
+def collect_layers(analysis: Any, by_layer: dict[str, list[TensorStats]], options: WeightOptions) -> WeightStats:
+    """Per-tensor statistics grouped by layer name -> :class:`WeightStats` in execution order."""
     layers = []
     for layer in analysis.layers:
         tensors = by_layer.get(layer.name)
@@ -462,6 +467,7 @@ __all__ = [
     "WeightOptions",
     "WeightStats",
     "WeightTensor",
+    "collect_layers",
     "iter_weights",
     "layer_nodes",
     "layer_stats",

@@ -21,6 +21,7 @@ path (or a format name) and writes; :func:`generate` returns the content instead
 
 from __future__ import annotations
 
+import importlib
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -28,7 +29,7 @@ from typing import TYPE_CHECKING
 from modelmap._errors import InputError
 from modelmap._registry import Registry
 
-from ._base import DrawingWarning, Exporter
+from ._base import DrawingWarning, Exporter, Generator
 from ._escape import dot_string, mermaid_string, xml_text
 from ._notebook import repr_mimebundle, repr_svg
 from ._options import DIRECTIONS, FOLD_AUTO_LAYERS, STYLES, DrawOptions
@@ -37,54 +38,18 @@ if TYPE_CHECKING:  # pragma: no cover
     from modelmap.core import Analysis
 
 
-# Each format's module is imported when it is first used, so that importing modelmap
-# stays cheap (no onnx, networkx or pydot until something is drawn).
-def _dot(analysis: Analysis, options: DrawOptions) -> str:
-    from .dot import generate_dot
+def _lazy(module: str, function: str) -> Generator:
+    """The generator ``exporters.<module>.<function>``, imported when first called.
 
-    return generate_dot(analysis, options)
+    Each format's module loads only when it is first used, so that importing
+    modelmap stays cheap (no onnx, networkx or pydot until something is drawn).
+    """
 
+    def generate(analysis: Analysis, options: DrawOptions) -> str | bytes:
+        return getattr(importlib.import_module(f"{__name__}.{module}"), function)(analysis, options)
 
-def _svg(analysis: Analysis, options: DrawOptions) -> str:
-    from .render import generate_svg
-
-    return generate_svg(analysis, options)
-
-
-def _pdf(analysis: Analysis, options: DrawOptions) -> bytes:
-    from .render import generate_pdf
-
-    return generate_pdf(analysis, options)
-
-
-def _png(analysis: Analysis, options: DrawOptions) -> bytes:
-    from .render import generate_png
-
-    return generate_png(analysis, options)
-
-
-def _mermaid(analysis: Analysis, options: DrawOptions) -> str:
-    from .mermaid import generate_mermaid
-
-    return generate_mermaid(analysis, options)
-
-
-def _markdown(analysis: Analysis, options: DrawOptions) -> str:
-    from .mermaid import generate_markdown
-
-    return generate_markdown(analysis, options)
-
-
-def _onnx(analysis: Analysis, options: DrawOptions) -> bytes:
-    from .netron import generate_onnx
-
-    return generate_onnx(analysis, options)
-
-
-def _json(analysis: Analysis, options: DrawOptions) -> str:
-    from .json_export import generate_json
-
-    return generate_json(analysis, options)
+    generate.__name__ = generate.__qualname__ = function
+    return generate
 
 
 class _OnnxExporter(Exporter):
@@ -98,14 +63,14 @@ class _OnnxExporter(Exporter):
 
 registry: Registry[Exporter] = Registry("exporter", entry_point_group="modelmap.exporters")
 for _e in (
-    Exporter("dot", (".dot", ".gv"), _dot, "Graphviz DOT text"),
-    Exporter("svg", (".svg",), _svg, "SVG rendered by Graphviz"),
-    Exporter("pdf", (".pdf",), _pdf, "PDF rendered by Graphviz"),
-    Exporter("png", (".png",), _png, "PNG rendered by Graphviz"),
-    Exporter("mermaid", (".mmd", ".mermaid"), _mermaid, "Mermaid flowchart"),
-    Exporter("markdown", (".md",), _markdown, "Mermaid flowchart in a fenced Markdown block"),
-    _OnnxExporter("onnx", (".onnx",), _onnx, "Netron-ready annotated ONNX model"),
-    Exporter("json", (".json",), _json, "analyze --json object plus the layer graph"),
+    Exporter("dot", (".dot", ".gv"), _lazy("dot", "generate_dot"), "Graphviz DOT text"),
+    Exporter("svg", (".svg",), _lazy("render", "generate_svg"), "SVG rendered by Graphviz"),
+    Exporter("pdf", (".pdf",), _lazy("render", "generate_pdf"), "PDF rendered by Graphviz"),
+    Exporter("png", (".png",), _lazy("render", "generate_png"), "PNG rendered by Graphviz"),
+    Exporter("mermaid", (".mmd", ".mermaid"), _lazy("mermaid", "generate_mermaid"), "Mermaid flowchart"),
+    Exporter("markdown", (".md",), _lazy("mermaid", "generate_markdown"), "Mermaid flowchart in a fenced Markdown block"),
+    _OnnxExporter("onnx", (".onnx",), _lazy("netron", "generate_onnx"), "Netron-ready annotated ONNX model"),
+    Exporter("json", (".json",), _lazy("json_export", "generate_json"), "analyze --json object plus the layer graph"),
 ):
     registry.register(_e.name, _e, _e.extensions)
 del _e

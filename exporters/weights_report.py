@@ -40,8 +40,8 @@ from modelmap.core.weights import (
     WeightOptions,
     WeightStats,
     WeightTensor,
+    collect_layers,
     iter_weights,
-    layer_stats,
     stats_for,
 )
 
@@ -462,13 +462,7 @@ def build_report(
                 capped.add(w.name)
         hist, heat = drawn[w.name]
         entries.setdefault(w.layer, []).append(TensorEntry(s, hist, heat))
-    layers = []
-    for layer in analysis.layers:
-        tensors = by_layer.get(layer.name)
-        if tensors:
-            kind = getattr(layer.kind, "value", str(layer.kind))
-            layers.append(layer_stats(layer.name, tensors, type=layer.type, kind=kind))
-    stats = WeightStats(tuple(layers), wopts)
+    stats = collect_layers(analysis, by_layer, wopts)
     notes = []
     if sampled:
         notes.append(

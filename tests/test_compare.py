@@ -10,34 +10,25 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import onnx
 import pytest
+from modelmap.core import analyze_onnx
+from modelmap.core.compare import CHANGE_COST, align, compare, profile, shape_key
 from onnx import TensorProto, helper, numpy_helper
 
 import modelmap as mm
 from modelmap import _metadata as md
-from modelmap.core import analyze_onnx
-from modelmap.core.compare import CHANGE_COST, align, compare, profile, shape_key
+from tests.helpers import assert_one_line_error, cli
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "modelmap", *args], capture_output=True, text=True, cwd=ROOT)
 
 
-def assert_one_line_error(r: subprocess.CompletedProcess[str], *fragments: str) -> None:
-    assert r.returncode == 2, (r.returncode, r.stderr)
-    lines = r.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("modelmap: error: "), r.stderr
-    for frag in fragments:
-        assert frag in lines[0]
 
 
 # --------------------------------------------------------------------------- small graphs

@@ -10,8 +10,6 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import os
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,19 +17,19 @@ from typing import Any
 import numpy as np
 import onnx
 import pytest
+from modelmap.converters import ConvertOptions, convert
 from onnx import helper
 
 from modelmap import _metadata as md
 from modelmap._errors import ConversionError, InputError, MissingInputError
-from modelmap.converters import ConvertOptions, convert
+from tests.helpers import cli
 
 torch = pytest.importorskip("torch")
 ort = pytest.importorskip("onnxruntime")
 
+import modelmap.converters.pytorch as tp  # noqa: E402
 from torch import nn  # noqa: E402
 from torch.utils import _pytree  # noqa: E402
-
-import modelmap.converters.pytorch as tp  # noqa: E402
 
 pytestmark = pytest.mark.torch
 
@@ -499,9 +497,6 @@ def test_exporter_chatter_stays_hidden_unless_verbose(capfd: pytest.CaptureFixtu
 # ----------------------------------------------------------------------------- command line
 
 
-def cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "TORCH_LOGS"}
-    return subprocess.run([sys.executable, "-m", "modelmap", *args], capture_output=True, text=True, cwd=cwd, env=env)
 
 
 def test_cli_converts_the_seed_resnet(tmp_path: Path) -> None:

@@ -21,11 +21,10 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-
-from tests.conftest import skip_or_fail_without
+from modelmap.exporters import DrawOptions, generate
 
 from modelmap._io import atomic_write
-from modelmap.exporters import DrawOptions, generate
+from tests.conftest import skip_or_fail_without
 
 from .test_export_formats import _flat_chain, _transformer
 from .test_export_models import (

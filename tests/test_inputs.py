@@ -3,34 +3,22 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import onnx
 import pytest
+from modelmap.converters import convert
 from onnx import TensorProto, helper, numpy_helper
 
 import modelmap as mm
-from modelmap.converters import convert
+from tests.helpers import assert_one_line_error, cli
 
 DATA = Path(__file__).parent / "data"
 
 
-def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "TORCH_LOGS"}
-    return subprocess.run([sys.executable, "-m", "modelmap", *args], capture_output=True, text=True, cwd=cwd, env=env)
 
 
-def assert_one_line_error(r: subprocess.CompletedProcess[str], *fragments: str) -> None:
-    assert r.returncode == 2, (r.returncode, r.stderr)
-    lines = r.stderr.strip().splitlines()
-    assert len(lines) == 1, r.stderr
-    assert lines[0].startswith("modelmap: error: ")
-    assert "Traceback" not in r.stderr
-    for frag in fragments:
-        assert frag in lines[0], (frag, lines[0])
 
 
 @pytest.fixture()

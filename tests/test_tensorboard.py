@@ -24,28 +24,21 @@ from typing import Any
 import numpy as np
 import onnx
 import pytest
+from modelmap.core import analyze_onnx
+from modelmap.exporters import tensorboard as tb
 from onnx import TensorProto, helper, numpy_helper
 
 import modelmap as mm
 from modelmap import _metadata as md
 from modelmap._errors import InputError
-from modelmap.core import analyze_onnx
-from modelmap.exporters import tensorboard as tb
+from tests.helpers import assert_one_line_error, cli
 
 ROOT = Path(__file__).resolve().parents[1]
 TB_NAME = re.compile(r"[A-Za-z0-9.][A-Za-z0-9_.\-/>]*")  # TensorFlow's rule for node names
 
 
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "modelmap", *args], capture_output=True, text=True, cwd=ROOT)
 
 
-def assert_one_line_error(r: subprocess.CompletedProcess[str], *fragments: str) -> None:
-    assert r.returncode == 2, (r.returncode, r.stderr)
-    lines = r.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("modelmap: error: "), r.stderr
-    for frag in fragments:
-        assert frag in lines[0], lines[0]
 
 
 # --------------------------------------------------------------------------- small graphs

@@ -23,16 +23,21 @@ from typing import Any
 import numpy as np
 import onnx
 import pytest
-
-from tests.conftest import skip_or_fail_without
+from modelmap.core import analyze_onnx
+from modelmap.core.weights import (
+    WeightOptions,
+    iter_weights,
+    tensor_stats,
+    weight_stats,
+)
+from modelmap.exporters import weights_report as wr
 from onnx import TensorProto, helper, numpy_helper
 
 import modelmap as mm
 from modelmap import _metadata as md
 from modelmap._errors import InputError
-from modelmap.core import analyze_onnx
-from modelmap.core.weights import WeightOptions, iter_weights, tensor_stats, weight_stats
-from modelmap.exporters import weights_report as wr
+from tests.conftest import skip_or_fail_without
+from tests.helpers import assert_one_line_error, cli
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -40,16 +45,8 @@ CHROMIUM = "/usr/bin/chromium"
 HOSTILE = ['<img src=x onerror=alert(1)>', '"><script>alert(2)</script>', "a&amp;b \u202e\x07"]
 
 
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "modelmap", *args], capture_output=True, text=True, cwd=ROOT)
 
 
-def assert_one_line_error(r: subprocess.CompletedProcess[str], *fragments: str) -> None:
-    assert r.returncode == 2, (r.returncode, r.stderr)
-    lines = r.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("modelmap: error: "), r.stderr
-    for frag in fragments:
-        assert frag in lines[0], lines[0]
 
 
 # --------------------------------------------------------------------------- statistics

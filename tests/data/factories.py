@@ -1,6 +1,5 @@
 """Factories used by the bad-input tests (no framework needed)."""
 
-import onnx
 from onnx import helper, TensorProto
 
 
