@@ -53,10 +53,12 @@ def generate_diff_dot(b: Analysis, comparison: Comparison, options: DrawOptions 
     extra: list[str] = []
     counts = {"added": 0, "changed": 0}
     for node in view.nodes:
-        found = [marks[m] for m in (node.members or (node.key,)) if m in marks]
-        if not found:
+        found = [marks.get(m) for m in (node.members or (node.key,))]
+        if not any(found):
             continue
-        mark = "added" if found and all(f == "added" for f in found) else "changed"
+        # a collapsed module is "added" only when all of it is new; one that holds
+        # added or changed layers next to unchanged ones is itself changed
+        mark = "added" if all(f == "added" for f in found) else "changed"
         counts[mark] += 1
         fill, border, style = MARK_LOOK[mark]
         extra.append(

@@ -280,6 +280,21 @@ def test_draw_diff_colours_the_layers_b_adds(small_files: dict[str, Path], tmp_p
     assert text.lstrip().startswith("<?xml") and added_fill in text
 
 
+def test_draw_diff_marks_a_collapsed_module_with_new_layers_as_changed(small_files: dict[str, Path], tmp_path: Path) -> None:
+    """At a depth where the residual block is one box, that box is changed, not wholly new."""
+    from modelmap.exporters.diff import MARK_LOOK
+
+    a = mm.analyze(str(small_files["res"]))
+    depth1 = [layer.name for layer in a.layers if len(layer.path) > 1]
+    assert depth1, "the small residual model has a nested module"
+    out = tmp_path / "diff.dot"
+    r = cli("draw", "--diff", str(small_files["plain"]), str(small_files["res"]), "-o", str(out), "--depth", "1")
+    assert r.returncode == 0, r.stderr
+    dot = out.read_text()
+    assert "added in B (0)" in dot and "changed in B (1)" in dot
+    assert sum(MARK_LOOK["changed"][0] in line for line in dot.splitlines() if line.startswith("n")) == 1
+
+
 def test_api_takes_models_and_checks_the_format_first(small_files: dict[str, Path], tmp_path: Path) -> None:
     c = mm.compare(onnx.load(small_files["keras_res"]), str(small_files["res"]))
     assert c.same and c.a.framework == "keras" and c.b.framework == "pytorch"
