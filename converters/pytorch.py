@@ -257,6 +257,7 @@ def convert_module(model: Any, example_input: Any, options: ConvertOptions) -> A
     """Record layers, export (dynamo, else TorchScript), tidy and annotate a module."""
     what = type(model).__name__
     args, kwargs = example_args(example_input, options, what)
+    kwargs = without_cache_output(model, kwargs)
     with eval_mode(model):
         layers = record_layers(model, args, kwargs, options)
         try:
@@ -277,6 +278,33 @@ def convert_module(model: Any, example_input: Any, options: ConvertOptions) -> A
     fill_from_neighbours(proto)
     md.set_model_info(proto, "pytorch", route, layers)
     return proto
+
+
+def without_cache_output(model: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Ask a ``transformers`` model not to return its key/value cache.
+
+    With ``use_cache`` on (GPT-2's default) the output holds a ``DynamicCache``
+    object, which the dynamo exporter cannot flatten; the cache is an inference
+    convenience, not part of the architecture. Only when the model's ``forward``
+    takes ``use_cache``, its config turns it on and the caller did not choose.
+
+    >>> class M:
+    ...     config = type("C", (), {"use_cache": True})()
+    ...     def forward(self, input_ids, use_cache=None): ...
+    >>> without_cache_output(M(), {"input_ids": 1})
+    {'input_ids': 1, 'use_cache': False}
+    >>> without_cache_output(M(), {"input_ids": 1, "use_cache": True})
+    {'input_ids': 1, 'use_cache': True}
+    """
+    import inspect
+
+    if "use_cache" in kwargs or not getattr(getattr(model, "config", None), "use_cache", False):
+        return kwargs
+    try:
+        accepts = "use_cache" in inspect.signature(model.forward).parameters
+    except (TypeError, ValueError):
+        return kwargs
+    return {**kwargs, "use_cache": False} if accepts else kwargs
 
 
 def convert_exported_program(program: Any, options: ConvertOptions) -> Any:

@@ -631,3 +631,28 @@ def test_a_plain_dynamo_onnx_file_gets_its_namespaces(tmp_path: Path) -> None:
     assert ("conv1",) in namespaces
     classes = {md.node_namespace(n)[1] for n in proto.graph.node}
     assert ("Conv2d",) in classes
+
+
+def test_a_transformers_model_with_its_cache_on_exports_with_dynamo(capfd: pytest.CaptureFixture[str]) -> None:
+    """GPT-2's default use_cache=True returns a DynamicCache dynamo cannot flatten: it is switched off."""
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    config = GPT2Config(n_layer=2, n_embd=32, n_head=2, vocab_size=97, n_positions=32, attn_implementation="eager")
+    assert config.use_cache
+    model = GPT2LMHeadModel(config).eval()
+    example = {"input_ids": torch.randint(0, 97, (1, 8))}
+    proto = convert(model, example, ConvertOptions())
+    assert md.model_converter(proto) == tp.ROUTE_DYNAMO
+    assert "warning" not in capfd.readouterr().err
+    assert len(proto.graph.output) == 1  # the logits, no cache tensors
+    with torch.no_grad():
+        logits = model(**example, use_cache=False).logits.numpy()
+    (got,) = onnx_outputs(proto, example)
+    assert float(np.abs(got - logits).max()) <= 1e-4
+
+
+def test_converter_docstring_examples() -> None:
+    import doctest
+
+    result = doctest.testmod(tp, optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0
