@@ -388,10 +388,10 @@ def group_layers(g: ModelGraph, records: Sequence[LayerRecord] | None = None, fr
 
     shapes = {b["name"]: b["shape"] for b in layers_build}
     for b in layers_build:  # a layer without ops keeps its input's shape (Dropout)
-        if not b["ops"] and b["shape"] is None and b["kind"] not in (K.INPUT, K.OUTPUT):
+        if not b["ops"] and b["kind"] not in (K.INPUT, K.OUTPUT):
             srcs = inputs_of.get(b["name"], ())
             if srcs:
-                b["shape"] = shapes.get(srcs[0])
+                b["shape"] = _fill_unknown(b["shape"], shapes.get(srcs[0]))
                 shapes[b["name"]] = b["shape"]
     rank = {b["name"]: k for k, b in enumerate(layers_build)}
     for lv, srcs in inputs_of.items():
@@ -666,7 +666,19 @@ def _framework_shape(record: LayerRecord | None, onnx_shape: Shape | None) -> Sh
     """
     if record is None or record.output_shape is None:
         return onnx_shape
-    own = record.output_shape
-    if onnx_shape is not None and len(onnx_shape) == len(own):
-        return tuple(o if d is None else d for d, o in zip(own, onnx_shape))
-    return tuple(own)
+    return _fill_unknown(tuple(record.output_shape), onnx_shape)
+
+
+def _fill_unknown(shape: Shape | None, known: Shape | None) -> Shape | None:
+    """``shape`` with its unknown dimensions taken from ``known`` (same rank), or ``known``.
+
+    >>> _fill_unknown((None, 16), (1, 16))
+    (1, 16)
+    >>> _fill_unknown(None, (1, 16))
+    (1, 16)
+    """
+    if shape is None:
+        return known
+    if known is None or len(known) != len(shape):
+        return shape
+    return tuple(k if d is None else d for d, k in zip(shape, known))
