@@ -112,7 +112,7 @@ class SkipKind(str, enum.Enum):
         return self.value
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Layer:
     """One layer: a leaf module / Keras layer, or a functional op outside any leaf.
 
@@ -154,7 +154,7 @@ class Layer:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Skip:
     """A skip connection: ``merge`` joins ``fork``'s tensor with a branch derived from it.
 
@@ -179,7 +179,7 @@ class Skip:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Rejection:
     """A merge op that is not a skip connection, with one readable sentence why."""
 
@@ -191,7 +191,7 @@ class Rejection:
         return {"merge": self.merge, "op": self.op, "reason": self.reason}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Block:
     """A run of ``count`` consecutive, structurally identical units inside ``parent``.
 
@@ -220,7 +220,7 @@ class Block:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ModuleNode:
     """A node of the module tree: the model (path ``()``), a container, or a leaf layer.
 

@@ -51,40 +51,63 @@ def find_blocks(
     -------
     list of Block, outer modules first, in execution order.
     """
-    by_name = {layer.name: layer for layer in layers}
-    rank = {layer.name: i for i, layer in enumerate(layers)}
-    merge_kind: dict[str, SkipKind] = {s.merge: s.kind for s in skips}
-    sigs = _Signatures(tree, by_name, rank)
+    sigs = _Signatures(layers, tree, skips)
+    # outer modules first, each level in execution order; leaves and single-child modules
+    # hold no run
+    containers = [path for path, node in tree.items() if not node.leaf and len(node.children) >= 2]
+    containers.sort(key=lambda p: (len(p), sigs.first_rank(p)))
     blocks: list[Block] = []
-    for path in sorted(tree, key=lambda p: (len(p), _first_rank(tree[p], rank))):
-        node = tree[path]
-        if node.leaf or len(node.children) < 2:
-            continue
-        blocks.extend(_container_blocks(node, tree, by_name, rank, sigs, merge_kind))
+    for path in containers:
+        blocks.extend(_container_blocks(tree[path], tree, sigs))
     return blocks
 
 
-def _first_rank(node: ModuleNode, rank: dict[str, int]) -> int:
-    """Execution position of a module: its first layer (``layers`` are in execution order)."""
-    return rank.get(node.layers[0], 1 << 30) if node.layers else 1 << 30
-
-
 class _Signatures:
-    """Structural hashes of layers and modules, names ignored (memoised)."""
+    """The layers by *rank* (position in execution order) and the structural hashes of
+    layers and modules, names ignored (memoised).
 
-    def __init__(
-        self, tree: dict[tuple[str, ...], ModuleNode], by_name: dict[str, Layer], rank: dict[str, int]
-    ) -> None:
+    A module's layers are listed in execution order and nearly always consecutive, so
+    they are a range of ranks: wiring them up needs no lookup by name.
+    """
+
+    def __init__(self, layers: Sequence[Layer], tree: dict[tuple[str, ...], ModuleNode], skips: Sequence[Skip]) -> None:
         self.tree = tree
-        self.by_name = by_name
-        self.rank = rank
-        self._layer: dict[str, str] = {}
+        self.layers = layers
+        self.names = tuple(layer.name for layer in layers)
+        self.rank = {name: i for i, name in enumerate(self.names)}
+        self.by_name = {layer.name: layer for layer in layers}
+        self.merge_kind: dict[str, SkipKind] = {s.merge: s.kind for s in skips}
+        self.is_merge = [layer.name in self.merge_kind for layer in layers]  # by rank
+        self.learned = [layer.params > 0 for layer in layers]  # by rank
+        #: rank -> the ranks of the layer's inputs (None: not a layer)
+        self.inputs = [tuple(self.rank.get(x) for x in layer.inputs) for layer in layers]
+        self._layer: list[str | None] = [None] * len(layers)
         self._module: dict[tuple[str, ...], str] = {}
+        self._ranks: dict[tuple[str, ...], Sequence[int]] = {}
+        self._structures: dict[tuple, str] = {}
 
-    def layer(self, name: str) -> str:
-        s = self._layer.get(name)
+    def ranks(self, path: tuple[str, ...]) -> Sequence[int]:
+        """The ranks of a module's layers, in its order: a ``range`` when they are consecutive."""
+        r = self._ranks.get(path)
+        if r is None:
+            names = self.tree[path].layers
+            lo = self.rank.get(names[0]) if names else None
+            if lo is not None and self.names[lo : lo + len(names)] == names:
+                r = range(lo, lo + len(names))
+            else:
+                r = [self.rank[n] for n in names]
+            self._ranks[path] = r
+        return r
+
+    def first_rank(self, path: tuple[str, ...]) -> int:
+        """Execution position of a module: its first layer's."""
+        names = self.tree[path].layers
+        return self.rank.get(names[0], 1 << 30) if names else 1 << 30
+
+    def layer(self, r: int) -> str:
+        s = self._layer[r]
         if s is None:
-            layer = self.by_name[name]
+            layer = self.layers[r]
             attrs = {k: v for k, v in layer.attrs.items() if k not in ("pads",)}
             s = _hash(
                 (
@@ -95,7 +118,7 @@ class _Signatures:
                     _shape_key(layer.output_shape),
                 )
             )
-            self._layer[name] = s
+            self._layer[r] = s
         return s
 
     def module(self, path: tuple[str, ...]) -> str:
@@ -103,55 +126,66 @@ class _Signatures:
         if s is None:
             node = self.tree[path]
             if node.leaf:
-                s = self.layer(node.layers[0])
+                s = self.layer(self.rank[node.layers[0]])
             else:
-                s = _hash((node.cls, self.wiring(node.layers)))
+                s = self.structure((node.cls, self.wiring(self.ranks(path))))
             self._module[path] = s
         return s
 
-    def wiring(self, names: Sequence[str]) -> tuple:
-        """Layer signatures in order, with each layer's inputs as offsets inside ``names``."""
-        pos = {n: i for i, n in enumerate(names)}
+    def structure(self, key: tuple) -> str:
+        """The hash of a structure made of signatures, class names and offsets.
+
+        Modules and segments repeat (every block of a stage is wired the same), so the
+        hash is memoised by value: equal strings and integers print alike.
+        """
+        s = self._structures.get(key)
+        if s is None:
+            s = self._structures[key] = _hash(key)
+        return s
+
+    def wiring(self, ranks: Sequence[int]) -> tuple:
+        """Layer signatures in order, with each layer's inputs as offsets inside ``ranks``
+        (``-1`` for an input from outside)."""
         out = []
-        for i, n in enumerate(names):
-            layer = self.by_name[n]
-            ins = tuple(sorted(i - pos[x] if x in pos else -1 for x in layer.inputs))
-            out.append((self.layer(n), ins))
+        if isinstance(ranks, range):  # offset = difference of ranks
+            lo, hi = ranks.start, ranks.stop - 1
+            for r in ranks:
+                ins = tuple(sorted(r - q if q is not None and lo <= q <= hi else -1 for q in self.inputs[r]))
+                out.append((self.layer(r), ins))
+        else:
+            pos = {r: i for i, r in enumerate(ranks)}
+            for i, r in enumerate(ranks):
+                ins = tuple(sorted(i - pos[q] if q in pos else -1 for q in self.inputs[r]))
+                out.append((self.layer(r), ins))
         return tuple(out)
 
 
-def _container_blocks(
-    node: ModuleNode,
-    tree: dict[tuple[str, ...], ModuleNode],
-    by_name: dict[str, Layer],
-    rank: dict[str, int],
-    sigs: _Signatures,
-    merge_kind: dict[str, SkipKind],
-) -> list[Block]:
-    children = sorted(node.children, key=lambda c: _first_rank(tree[c], rank))
+def _container_blocks(node: ModuleNode, tree: dict[tuple[str, ...], ModuleNode], sigs: _Signatures) -> list[Block]:
+    children = sorted(node.children, key=sigs.first_rank)
     child_sigs = [sigs.module(c) for c in children]
     if len(set(child_sigs)) == len(child_sigs):  # a repeated unit repeats some child
         return []
-    child_of: dict[str, tuple[str, ...]] = {}
+    ranks = {c: sigs.ranks(c) for c in children}
+    child_of: dict[int, tuple[str, ...]] = {}  # rank -> child
     for c in children:
-        for n in tree[c].layers:
-            child_of[n] = c
+        for r in ranks[c]:
+            child_of[r] = c
     preds: dict[tuple[str, ...], set[tuple[str, ...]]] = {c: set() for c in children}
     for c in children:
-        for n in tree[c].layers:
-            for x in by_name[n].inputs:
-                src = child_of.get(x)
+        for r in ranks[c]:
+            for q in sigs.inputs[r]:
+                src = child_of.get(q)
                 if src is not None and src != c:
                     preds[c].add(src)
     segments = _segments(children, preds, tree)
     if len(segments) < 2:
         return []
+    seg_ranks = [[r for c in seg for r in ranks[c]] for seg in segments]
     seg_sigs = [_segment_signature(seg, sigs, preds) for seg in segments]
-    has_merge = [any(n in merge_kind for c in seg for n in tree[c].layers) for seg in segments]
-    learned = [any(by_name[n].params > 0 for c in seg for n in tree[c].layers) for seg in segments]
-    starts_main = [
-        bool(tree[seg[0]].layers) and by_name[tree[seg[0]].layers[0]].kind in _MAIN_KINDS for seg in segments
-    ]
+    has_merge = [any(sigs.is_merge[r] for r in rs) for rs in seg_ranks]
+    learned = [any(sigs.learned[r] for r in rs) for rs in seg_ranks]
+    starts_main = [bool(ranks[seg[0]]) and sigs.layers[ranks[seg[0]][0]].kind in _MAIN_KINDS for seg in segments]
+    by_name, merge_kind = sigs.by_name, sigs.merge_kind
     blocks: list[Block] = []
     for start, period, reps in _tandem_runs(seg_sigs, has_merge, starts_main):
         units_segs = [segments[start + k * period : start + (k + 1) * period] for k in range(reps)]
@@ -275,7 +309,7 @@ def _segment_signature(
     for i, c in enumerate(seg):
         ins = tuple(sorted(i - pos[p] for p in preds[c] if p in pos))
         items.append((sigs.module(c), ins))
-    return _hash(tuple(items))
+    return sigs.structure(tuple(items))
 
 
 def _tandem_runs(

@@ -43,6 +43,7 @@ from onnx import helper
 from modelmap import _metadata as md
 from modelmap._errors import InvalidGraphError
 
+from .dataflow import DataFlow
 from .ops import dtype_slot, meta_slot, value_meta_slot
 
 INPUT, OUTPUT, DATA, SHAPE, PARAM, CONST = "input", "output", "data", "shape", "param", "const"
@@ -85,13 +86,94 @@ class ParamInfo:
     is_param: bool
 
 
+#: attribute names of an op node's dict in :attr:`ModelGraph.info`, in order
+_OP_KEYS = (
+    "kind",
+    "op_type",
+    "domain",
+    "name",
+    "index",
+    "namespace",
+    "classes",
+    "inputs",
+    "outputs",
+    "params",
+    "attrs",
+    "subgraphs",
+    "role",
+    "reads_params",
+    "sources",
+)
+#: the same for graph inputs and outputs
+_IO_KEYS = (
+    "kind",
+    "role",
+    "op_type",
+    "domain",
+    "name",
+    "namespace",
+    "classes",
+    "index",
+    "inputs",
+    "outputs",
+    "params",
+    "reads_params",
+    "attrs",
+    "subgraphs",
+    "sources",
+)
+
+
+@dataclass(slots=True, eq=False)
+class Node:
+    """One node of a :class:`ModelGraph`: an op, a graph input or a graph output.
+
+    The attributes are those :attr:`ModelGraph.info` describes, plus the node's ``id``,
+    its ``number`` (position in :attr:`ModelGraph.nodes`) and ``producers``: for each of
+    its ``sources``, the number of the node that makes the tensor (``-1`` for an
+    initializer). Analyses read these records: an attribute of a record and a position in
+    a list are much cheaper to reach than a key of a dict in a dict of a hundred
+    thousand nodes.
+    """
+
+    id: str
+    number: int
+    kind: str
+    op_type: str
+    domain: str
+    name: str
+    index: int
+    namespace: tuple[str, ...]
+    classes: tuple[str, ...]
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+    params: tuple[str, ...]
+    attrs: dict[str, Any]
+    subgraphs: dict[str, onnx.GraphProto]
+    role: str
+    reads_params: bool
+    sources: tuple[tuple[str | None, str, int], ...]
+    producers: tuple[int, ...]
+
+    def attributes(self) -> dict[str, Any]:
+        """The node's attribute dict (see :attr:`ModelGraph.info`)."""
+        keys = _OP_KEYS if self.kind == "op" else _IO_KEYS
+        return {k: getattr(self, k) for k in keys}
+
+
 class ModelGraph:
     """The op graph of one ONNX model (see the module docstring).
 
     Attributes
     ----------
+    nodes : list[Node]
+        Every node by number: the graph inputs, then the ops in topological order, then
+        the graph outputs. The storage the analyses read.
+    by_id : dict[str, Node]
+        Node id -> its record.
     info : dict
-        Node id -> attribute dict, the storage the analyses read. Op node attributes: ``kind`` (``"op"``/``"input"``/``"output"``),
+        Node id -> attribute dict (built on first use from :attr:`nodes`; read it, don't
+        change it). Op node attributes: ``kind`` (``"op"``/``"input"``/``"output"``),
         ``op_type``, ``domain``, ``name`` (ONNX node name), ``index`` (position in
         topological order), ``namespace`` and ``classes`` (tuples from the node's
         metadata), ``role``, ``inputs``/``outputs`` (tensor names), ``params`` (names of
@@ -120,9 +202,25 @@ class ModelGraph:
         self.outputs: list[str] = []
         self.tensors: dict[str, TensorInfo] = {}
         self.initializers: dict[str, ParamInfo] = {}
-        #: node id -> the node's attribute dict (the same dicts networkx holds; fast access)
-        self.info: dict[str, dict[str, Any]] = {}
+        self.nodes: list[Node] = []
+        self.by_id: dict[str, Node] = {}
+        self._info: dict[str, dict[str, Any]] | None = None
         self._data_graph: nx.DiGraph | None = None
+        self._data_flow: DataFlow | None = None
+
+    @property
+    def info(self) -> dict[str, dict[str, Any]]:
+        """Node id -> the node's attribute dict (built on first access, then kept; the same
+        dicts networkx holds)."""
+        if self._info is None:
+            self._info = {n.id: n.attributes() for n in self.nodes}
+        return self._info
+
+    @property
+    def op_records(self) -> list[Node]:
+        """The op nodes in topological order (``op_records[i].index == i``)."""
+        first = len(self.inputs)
+        return self.nodes[first : first + len(self.ops)]
 
     @property
     def nx(self) -> nx.MultiDiGraph:
@@ -137,8 +235,9 @@ class ModelGraph:
                 g._node[n] = d
             edges = []
             tensors = self.tensors
-            for v, d in self.info.items():
-                for u, name, slot in d["sources"]:
+            for node in self.nodes:
+                v = node.id
+                for u, name, slot in node.sources:
                     if u is not None:
                         t = tensors[name]
                         edges.append(
@@ -166,28 +265,27 @@ class ModelGraph:
         return self.info[nid]
 
     def role(self, nid: str) -> str:
-        return self.info[nid]["role"]
+        return self.by_id[nid].role
 
     def is_data(self, nid: str) -> bool:
-        return self.info[nid]["role"] in (DATA, INPUT)
+        return self.by_id[nid].role in (DATA, INPUT)
 
     def op_nodes(self, role: str | None = None) -> Iterator[str]:
         """Op ids in topological order, optionally only those with ``role``."""
         if role is None:
             yield from self.ops
         else:
-            info = self.info
-            yield from (n for n in self.ops if info[n]["role"] == role)
+            yield from (n.id for n in self.op_records if n.role == role)
 
     def sources(self, nid: str) -> tuple[tuple[str | None, str, int], ...]:
         """(producer node or None for an initializer, tensor, input slot) of every tensor
         ``nid`` reads, by slot; slot ``-1`` for tensors read by its subgraphs."""
-        return self.info[nid]["sources"]
+        return self.by_id[nid].sources
 
     def in_edges(self, nid: str) -> list[tuple[str, dict[str, Any]]]:
         """(producer, edge data) for every tensor use of ``nid`` with a producer, by input slot."""
         out = []
-        for u, name, slot in self.info[nid]["sources"]:
+        for u, name, slot in self.by_id[nid].sources:
             if u is not None:
                 t = self.tensors[name]
                 out.append(
@@ -197,13 +295,35 @@ class ModelGraph:
 
     def data_inputs(self, nid: str) -> list[tuple[str, str]]:
         """(producer, tensor) of the data-flow inputs of ``nid``: data tensors at data slots."""
-        info = self.info
-        op_type = info[nid]["op_type"]
+        node = self.by_id[nid]
+        op_type = node.op_type
         return [
             (u, name)
-            for u, name, slot in info[nid]["sources"]
-            if u is not None and info[u]["role"] in (DATA, INPUT) and not (slot >= 0 and meta_slot(op_type, slot))
+            for (u, name, slot), p in zip(node.sources, node.producers)
+            if p >= 0 and self.nodes[p].role in (DATA, INPUT) and not (slot >= 0 and meta_slot(op_type, slot))
         ]
+
+    def data_flow(self) -> DataFlow:
+        """The data flow over ``input`` and ``data`` nodes, by node number (cached).
+
+        A node's predecessors are the nodes whose tensors it reads at data slots (see
+        :mod:`~modelmap.core.dataflow`).
+        """
+        if self._data_flow is None:
+            nodes = self.nodes
+            on_flow = [n.role in (DATA, INPUT) for n in nodes]
+            preds: list[list[int]] = []
+            for node in nodes:
+                ps: list[int] = []
+                if node.role == DATA:
+                    op_type = node.op_type
+                    for (_, _, slot), p in zip(node.sources, node.producers):
+                        if p >= 0 and on_flow[p] and not (slot >= 0 and meta_slot(op_type, slot)) and p not in ps:
+                            ps.append(p)
+                preds.append(ps)
+            members = [k for k, yes in enumerate(on_flow) if yes]
+            self._data_flow = DataFlow(members, preds)
+        return self._data_flow
 
     def data_graph(self) -> nx.DiGraph:
         """The data flow as a simple DiGraph over ``input`` and ``data`` nodes (cached).
@@ -211,24 +331,11 @@ class ModelGraph:
         An edge ``u -> v`` means ``v`` reads a tensor of ``u`` at a data slot.
         """
         if self._data_graph is None:
+            flow = self.data_flow()
+            ids = [n.id for n in self.nodes]
             g = nx.DiGraph()
-            info = self.info
-            keep = list(self.inputs) + list(self.op_nodes(DATA))
-            g.add_nodes_from(keep)
-            edges = []
-            for v in keep:
-                d = info[v]
-                if d["kind"] != "op":
-                    continue
-                op_type = d["op_type"]
-                for u, _, slot in d["sources"]:
-                    if (
-                        u is not None
-                        and info[u]["role"] in (DATA, INPUT)
-                        and not (slot >= 0 and meta_slot(op_type, slot))
-                    ):
-                        edges.append((u, v))
-            g.add_edges_from(edges)
+            g.add_nodes_from(ids[k] for k in flow.members)
+            g.add_edges_from((ids[p], ids[k]) for k in flow.members for p in flow.preds[k])
             self._data_graph = g
         return self._data_graph
 
@@ -267,6 +374,14 @@ def build_graph(model: onnx.ModelProto, *, infer_shapes: bool = True) -> ModelGr
     >>> g = build_graph(m)
     >>> g.ops, g.node(g.ops[1])["role"], g.tensors["r"].shape
     (['Relu_0', 'Add_1'], 'data', (1, 4))
+
+    Notes
+    -----
+    The protobuf is read once, node by node, into plain records (reading it is slow).
+    Every tensor a node reads is then resolved once, by name, to a :class:`_Source` that
+    knows the position of the op making it, so that the topological order, the roles and
+    the nodes' ``producers`` come from lists indexed by position rather than from more
+    lookups by name (which cost more the larger the graph: big dicts miss the caches).
     """
     graph = model.graph
     if len(graph.node) == 0:
@@ -276,76 +391,41 @@ def build_graph(model: onnx.ModelProto, *, infer_shapes: bool = True) -> ModelGr
     graph = inferred.graph
 
     # tensors known before any node runs: initializers and graph inputs
-    init_names: set[str] = set()
-    for t in graph.initializer:
-        name = t.name
-        dims = tuple(t.dims)
-        data_type = t.data_type
-        init_names.add(name)
+    known: dict[str, _Source] = {}
+    for name, dims, data_type in _initializers(graph):
         numel = 1
         for d in dims:
             numel *= d
         dtype = _dtype(data_type)
-        g.initializers[name] = ParamInfo(name, dims, numel, dtype, data_type in _FLOAT_TYPES and numel > 1)
-        g.tensors[name] = TensorInfo(name, dims, dtype, initializer=True)
-    for sp in graph.sparse_initializer:
-        init_names.add(sp.values.name)
-        dims = tuple(sp.dims)
-        numel = 1
-        for d in dims:
-            numel *= d
-        g.initializers[sp.values.name] = ParamInfo(
-            sp.values.name, dims, numel, _dtype(sp.values.data_type), sp.values.data_type in _FLOAT_TYPES and numel > 1
-        )
-        g.tensors[sp.values.name] = TensorInfo(sp.values.name, dims, _dtype(sp.values.data_type), initializer=True)
+        info = ParamInfo(name, dims, numel, dtype, data_type in _FLOAT_TYPES and numel > 1)
+        g.initializers[name] = info
+        t = TensorInfo(name, dims, dtype, initializer=True)
+        g.tensors[name] = t
+        known[name] = _Source(t, -1, -1, PARAM if info.is_param else CONST)
 
-    value_types: dict[str, onnx.TypeProto] = {}
-    for vi in list(graph.value_info) + list(graph.input) + list(graph.output):
-        if vi.HasField("type"):
-            value_types[vi.name] = vi.type
-
+    types = _value_types(graph)
     used_ids: set[str] = set()
-    node_rows: list[tuple[str, dict[str, Any]]] = []
+    nodes = g.nodes
     for vi in graph.input:
-        if vi.name in init_names:  # IR < 4: initializers listed as inputs
+        if vi.name in g.initializers:  # IR < 4: initializers listed as inputs
             continue
         if vi.name in g.tensors:
             raise InvalidGraphError(f"graph input {vi.name!r} is declared twice")
         nid = _unique(f"input:{vi.name}", used_ids)
-        shape, dtype = _type_info(value_types.get(vi.name))
-        node_rows.append(
-            (
-                nid,
-                {
-                    "kind": INPUT,
-                    "role": INPUT,
-                    "op_type": "",
-                    "domain": "",
-                    "name": vi.name,
-                    "namespace": (),
-                    "classes": (),
-                    "index": -1,
-                    "inputs": (),
-                    "outputs": (vi.name,),
-                    "params": (),
-                    "reads_params": False,
-                    "attrs": {},
-                    "subgraphs": {},
-                    "sources": (),
-                },
-            )
-        )
+        shape, dtype = types.get(vi.name, _UNKNOWN_TYPE)
+        nodes.append(_io_node(nid, len(nodes), INPUT, vi.name, -1, (), (vi.name,), (), ()))
         g.inputs.append(nid)
-        g.tensors[vi.name] = TensorInfo(vi.name, shape, dtype, producer=nid, slot=0)
+        t = TensorInfo(vi.name, shape, dtype, producer=nid, slot=0)
+        g.tensors[vi.name] = t
+        known[vi.name] = _Source(t, -1, len(nodes) - 1, INPUT)
 
-    # op nodes: ids, produced tensors (the protobuf is read once per node: it is slow to read)
-    nodes = list(graph.node)
-    raw = [(n.name, n.op_type, tuple(n.input), tuple(n.output), len(n.attribute) > 0) for n in nodes]
+    # op nodes: ids, produced tensors
+    ops = _read_nodes(graph)
     ids: list[str] = []
-    for i, (name, op_type, _, outputs, _) in enumerate(raw):
-        nid = _unique(name or f"{op_type}_{i}", used_ids)
+    for i, op in enumerate(ops):
+        nid = _unique(op.name or f"{op.op_type}_{i}", used_ids)
         ids.append(nid)
-        for slot, out in enumerate(outputs):
+        for slot, out in enumerate(op.outputs):
             if not out:
                 continue
             if out in g.tensors:
@@ -356,69 +436,75 @@ def build_graph(model: onnx.ModelProto, *, infer_shapes: bool = True) -> ModelGr
                         "a graph input" if g.tensors[out].producer in g.inputs else f"node {g.tensors[out].producer!r}"
                     )
                 )
-                raise InvalidGraphError(f"tensor {out!r} is produced twice: by node {nid!r} ({op_type}) and by {what}")
-            shape, dtype = _type_info(value_types.get(out))
-            g.tensors[out] = TensorInfo(out, shape, dtype, producer=nid, slot=slot)
+                raise InvalidGraphError(
+                    f"tensor {out!r} is produced twice: by node {nid!r} ({op.op_type}) and by {what}"
+                )
+            shape, dtype = types.get(out, _UNKNOWN_TYPE)
+            t = TensorInfo(out, shape, dtype, producer=nid, slot=slot)
+            g.tensors[out] = t
+            known[out] = _Source(t, i, -1, None)
 
     # what each node reads: explicit inputs, then tensors its subgraphs capture
-    reads: list[list[tuple[str, int]]] = []
-    known = g.tensors
-    for i, (_, op_type, inputs, _, has_attrs) in enumerate(raw):
+    reads: list[list[tuple[_Source, int]]] = []
+    for i, op in enumerate(ops):
         r = []
-        for slot, name in enumerate(inputs):
+        for slot, name in enumerate(op.inputs):
             if not name:
                 continue
-            if name not in known:
+            src = known.get(name)
+            if src is None:
                 hint = " (a missing initializer?)" if slot > 0 else ""
                 raise InvalidGraphError(
-                    f"node {ids[i]!r} ({op_type}) reads tensor {name!r}, which no node, graph input or "
+                    f"node {ids[i]!r} ({op.op_type}) reads tensor {name!r}, which no node, graph input or "
                     f"initializer provides{hint}"
                 )
-            r.append((name, slot))
-        if has_attrs:
-            for name in sorted(_captured(nodes[i])):
-                if name in known:
-                    r.append((name, -1))
+            r.append((src, slot))
+        for name in op.captured:
+            if name in known:
+                r.append((known[name], -1))
         reads.append(r)
 
-    order = _topological_order(nodes, ids, reads, g)
-    inits = g.initializers
-    tensors = g.tensors
+    order = _topological_order(ids, reads)
+    roles, reads_params = _assign_roles(
+        ops, reads, order, {known[vi.name].op for vi in graph.output if vi.name in known}
+    )
+    number = [0] * len(ops)  # file position -> node number
     for pos, i in enumerate(order):
-        node = nodes[i]
+        number[i] = len(nodes) + pos
+    for pos, i in enumerate(order):
+        op = ops[i]
         nid = ids[i]
-        name, op_type, inputs, outputs, has_attrs = raw[i]
-        segs, classes = md.node_namespace(node) if len(node.metadata_props) else ((), ())
-        attrs, subgraphs = _attributes(node) if has_attrs else ({}, {})
+        op_type = op.op_type
         sources = []
-        for tname, slot in reads[i]:
-            t = tensors[tname]
+        producers = []
+        params = []
+        for src, slot in reads[i]:
+            t = src.tensor
             t.consumers.append((nid, slot))
-            sources.append((t.producer, tname, slot))
-        node_rows.append(
-            (
-                nid,
-                {
-                    "kind": "op",
-                    "op_type": op_type,
-                    "domain": node.domain,
-                    "name": name,
-                    "index": pos,
-                    "namespace": segs,
-                    "classes": classes,
-                    "inputs": inputs,
-                    "outputs": outputs,
-                    "params": tuple(
-                        n
-                        for n, slot in reads[i]
-                        if n in inits and inits[n].is_param and not (slot >= 0 and meta_slot(op_type, slot))
-                    ),
-                    "attrs": attrs,
-                    "subgraphs": subgraphs,
-                    "role": CONST,
-                    "reads_params": False,
-                    "sources": tuple(sources),
-                },
+            sources.append((t.producer, t.name, slot))
+            producers.append(number[src.op] if src.op >= 0 else src.number)
+            if src.role == PARAM and not (slot >= 0 and meta_slot(op_type, slot)):
+                params.append(t.name)
+        nodes.append(
+            Node(
+                id=nid,
+                number=len(nodes),
+                kind="op",
+                op_type=op_type,
+                domain=op.domain,
+                name=op.name,
+                index=pos,
+                namespace=op.namespace,
+                classes=op.classes,
+                inputs=op.inputs,
+                outputs=op.outputs,
+                params=tuple(params),
+                attrs=op.attrs,
+                subgraphs=op.subgraphs,
+                role=roles[i],
+                reads_params=reads_params[i],
+                sources=tuple(sources),
+                producers=tuple(producers),
             )
         )
         g.ops.append(nid)
@@ -428,37 +514,161 @@ def build_graph(model: onnx.ModelProto, *, infer_shapes: bool = True) -> ModelGr
         if t is None:
             raise InvalidGraphError(f"graph output {vi.name!r} is produced by no node, graph input or initializer")
         nid = _unique(f"output:{vi.name}", used_ids)
-        shape, dtype = _type_info(value_types.get(vi.name))
+        shape, _ = types.get(vi.name, _UNKNOWN_TYPE)
         if t.shape is None:
             t.shape = shape
-        node_rows.append(
-            (
-                nid,
-                {
-                    "kind": OUTPUT,
-                    "role": OUTPUT,
-                    "op_type": "",
-                    "domain": "",
-                    "name": vi.name,
-                    "namespace": (),
-                    "classes": (),
-                    "index": 1 << 30,
-                    "inputs": (vi.name,),
-                    "outputs": (),
-                    "params": (),
-                    "reads_params": False,
-                    "attrs": {},
-                    "subgraphs": {},
-                    "sources": ((t.producer, vi.name, 0),),
-                },
+        src = known[vi.name]
+        producer = number[src.op] if src.op >= 0 else src.number
+        nodes.append(
+            _io_node(
+                nid, len(nodes), OUTPUT, vi.name, 1 << 30, (vi.name,), (), ((t.producer, vi.name, 0),), (producer,)
             )
         )
         g.outputs.append(nid)
         t.consumers.append((nid, 0))
 
-    g.info = dict(node_rows)
-    _assign_roles(g, [reads[i] for i in order])
+    g.by_id = {n.id: n for n in nodes}
     return g
+
+
+@dataclass(slots=True)
+class _Op:
+    """One ONNX node as read from the protobuf."""
+
+    name: str
+    op_type: str
+    domain: str
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+    namespace: tuple[str, ...]
+    classes: tuple[str, ...]
+    attrs: dict[str, Any]
+    subgraphs: dict[str, onnx.GraphProto]
+    captured: list[str]  # outer-scope tensors its subgraphs read, sorted
+
+
+@dataclass(slots=True)
+class _Source:
+    """A tensor while the graph is built: its record, the file position of the op that
+    makes it (``-1`` for initializers and graph inputs), the node number of the graph
+    input that is it (else ``-1``), and, for initializers and graph inputs, its role."""
+
+    tensor: TensorInfo
+    op: int
+    number: int
+    role: str | None
+
+
+_UNKNOWN_TYPE: tuple[None, str] = (None, "")
+
+
+def _initializers(graph: onnx.GraphProto) -> Iterator[tuple[str, tuple[int, ...], int]]:
+    """(name, dims, data type) of every initializer, dense ones first, then sparse ones."""
+    for t in graph.initializer:
+        yield t.name, tuple(t.dims), t.data_type
+    for sp in graph.sparse_initializer:
+        yield sp.values.name, tuple(sp.dims), sp.values.data_type
+
+
+def _read_nodes(graph: onnx.GraphProto) -> list[_Op]:
+    """Every node of ``graph`` as an :class:`_Op`, in file order.
+
+    Each protobuf field is read once (reading is slow). The protobuf hands out a new
+    string object at every read, so strings that many nodes repeat (op types, domains,
+    namespace segments and class names) are shared: one object each, and one namespace
+    tuple per module. This keeps the graph small and the lookups keyed by them cheap.
+    """
+    strings: dict[str, str] = {}
+    namespaces: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[tuple[str, ...], tuple[str, ...]]] = {}
+    no_namespace: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
+    out = []
+    for node in graph.node:
+        ns = no_namespace
+        if len(node.metadata_props):
+            ns = md.node_namespace(node)
+            if ns in namespaces:
+                ns = namespaces[ns]
+            else:
+                segs, classes = ns  # the last segment names the module itself: rarely repeated
+                ns = namespaces[ns] = (
+                    tuple(strings.setdefault(x, x) for x in segs[:-1]) + segs[-1:],
+                    tuple(strings.setdefault(x, x) for x in classes),
+                )
+        if len(node.attribute):
+            attrs, subgraphs, captured = _attributes(node)
+        else:
+            attrs, subgraphs, captured = {}, {}, []
+        op_type, domain = node.op_type, node.domain
+        out.append(
+            _Op(
+                node.name,
+                strings.setdefault(op_type, op_type),
+                strings.setdefault(domain, domain),
+                tuple(node.input),
+                tuple(node.output),
+                ns[0],
+                ns[1],
+                attrs,
+                subgraphs,
+                captured,
+            )
+        )
+    return out
+
+
+def _value_types(graph: onnx.GraphProto) -> dict[str, tuple[tuple | None, str]]:
+    """Tensor name -> (shape, dtype) from ``value_info``, inputs and outputs (later wins).
+
+    Most tensors of a network share a handful of types, so each distinct ``TypeProto``
+    (by its serialised bytes) is decoded once.
+    """
+    decoded: dict[bytes, tuple[tuple | None, str]] = {}
+    out: dict[str, tuple[tuple | None, str]] = {}
+    for infos in (graph.value_info, graph.input, graph.output):
+        for vi in infos:
+            if not vi.HasField("type"):
+                continue
+            tp = vi.type
+            key = tp.SerializeToString()
+            info = decoded.get(key)
+            if info is None:
+                info = decoded[key] = _type_info(tp)
+            out[vi.name] = info
+    return out
+
+
+def _io_node(
+    nid: str,
+    number: int,
+    kind: str,
+    name: str,
+    index: int,
+    inputs: tuple[str, ...],
+    outputs: tuple[str, ...],
+    sources: tuple,
+    producers: tuple[int, ...],
+) -> Node:
+    """The record of a graph input or output."""
+    return Node(
+        id=nid,
+        number=number,
+        kind=kind,
+        op_type="",
+        domain="",
+        name=name,
+        index=index,
+        namespace=(),
+        classes=(),
+        inputs=inputs,
+        outputs=outputs,
+        params=(),
+        attrs={},
+        subgraphs={},
+        role=kind,
+        reads_params=False,
+        sources=sources,
+        producers=producers,
+    )
 
 
 def _infer(model: onnx.ModelProto) -> onnx.ModelProto:
@@ -509,32 +719,58 @@ def _type_info(tp: onnx.TypeProto | None) -> tuple[tuple | None, str]:
     return tuple(dims), dtype
 
 
-def _attributes(node: onnx.NodeProto) -> tuple[dict[str, Any], dict[str, onnx.GraphProto]]:
+_PLAIN_ATTRIBUTES = frozenset(
+    {
+        onnx.AttributeProto.INT,
+        onnx.AttributeProto.FLOAT,
+        onnx.AttributeProto.STRING,
+        onnx.AttributeProto.INTS,
+        onnx.AttributeProto.FLOATS,
+        onnx.AttributeProto.STRINGS,
+    }
+)
+
+
+def _attributes(node: onnx.NodeProto) -> tuple[dict[str, Any], dict[str, onnx.GraphProto], list[str]]:
+    """A node's attributes as Python values (graphs and tensors aside), its subgraphs by
+    attribute name, and the outer-scope tensors those subgraphs read (sorted)."""
     attrs: dict[str, Any] = {}
     subgraphs: dict[str, onnx.GraphProto] = {}
+    captured: set[str] = set()
     for a in node.attribute:
-        if a.type == onnx.AttributeProto.GRAPH:
+        kind = a.type
+        if kind == onnx.AttributeProto.GRAPH:
             subgraphs[a.name] = a.g
-        elif a.type == onnx.AttributeProto.GRAPHS:
+            captured |= _graph_free_names(a.g)
+        elif kind == onnx.AttributeProto.GRAPHS:
             for k, sg in enumerate(a.graphs):
                 subgraphs[f"{a.name}[{k}]"] = sg
-        elif a.type == onnx.AttributeProto.TENSOR:
+                captured |= _graph_free_names(sg)
+        elif kind == onnx.AttributeProto.TENSOR:
             attrs[a.name] = f"<tensor {list(a.t.dims)}>"
-        elif a.type in (
-            onnx.AttributeProto.INT,
-            onnx.AttributeProto.FLOAT,
-            onnx.AttributeProto.STRING,
-            onnx.AttributeProto.INTS,
-            onnx.AttributeProto.FLOATS,
-            onnx.AttributeProto.STRINGS,
-        ):
-            v = helper.get_attribute_value(a)
-            if isinstance(v, bytes):
-                v = v.decode("utf-8", "replace")
-            elif isinstance(v, list):
-                v = tuple(x.decode("utf-8", "replace") if isinstance(x, bytes) else x for x in v)
-            attrs[a.name] = v
-    return attrs, subgraphs
+        elif kind in _PLAIN_ATTRIBUTES:
+            attrs[a.name] = _attribute_value(a, kind)
+    return attrs, subgraphs, sorted(captured)
+
+
+def _attribute_value(a: onnx.AttributeProto, kind: int) -> Any:
+    """What ``helper.get_attribute_value`` gives for a plain attribute, strings decoded and
+    lists as tuples (the common numeric kinds read directly: the helper is slow)."""
+    if not a.ref_attr_name:
+        if kind == onnx.AttributeProto.INTS:
+            return tuple(a.ints)
+        if kind == onnx.AttributeProto.INT:
+            return a.i
+        if kind == onnx.AttributeProto.FLOAT:
+            return a.f
+        if kind == onnx.AttributeProto.FLOATS:
+            return tuple(a.floats)
+    v = helper.get_attribute_value(a)
+    if isinstance(v, bytes):
+        return v.decode("utf-8", "replace")
+    if isinstance(v, list):
+        return tuple(x.decode("utf-8", "replace") if isinstance(x, bytes) else x for x in v)
+    return v
 
 
 def _captured(node: onnx.NodeProto) -> set[str]:
@@ -569,26 +805,18 @@ def _graph_free_names(sg: onnx.GraphProto) -> set[str]:
     return free
 
 
-def _topological_order(
-    nodes: list[onnx.NodeProto], ids: list[str], reads: list[list[tuple[str, int]]], g: ModelGraph
-) -> list[int]:
-    """Node indices in a topological order (the file's own when it is one); a cycle is an error."""
-    producer_index = {nid: i for i, nid in enumerate(ids)}
+def _topological_order(ids: list[str], reads: list[list[tuple[_Source, int]]]) -> list[int]:
+    """Node positions in a topological order (the file's own when it is one); a cycle is an error."""
     deps: list[set[int]] = []
     in_order = True
     for i, r in enumerate(reads):
-        d = set()
-        for name, _ in r:
-            p = g.tensors[name].producer
-            j = producer_index.get(p) if p is not None else None
-            if j is not None:
-                d.add(j)
-                if j >= i:
-                    in_order = False
+        d = {src.op for src, _ in r if src.op >= 0}
+        if d and max(d) >= i:
+            in_order = False
         deps.append(d)
     if in_order:
-        return list(range(len(nodes)))
-    users: list[list[int]] = [[] for _ in nodes]
+        return list(range(len(ids)))
+    users: list[list[int]] = [[] for _ in ids]
     indeg = [len(d) for d in deps]
     for i, d in enumerate(deps):
         for j in d:
@@ -602,7 +830,7 @@ def _topological_order(
             indeg[u] -= 1
             if indeg[u] == 0:
                 ready.append(u)
-    if len(order) < len(nodes):
+    if len(order) < len(ids):
         left = [i for i, k in enumerate(indeg) if k > 0]
         dg = nx.DiGraph()
         for i in left:
@@ -620,63 +848,52 @@ def _topological_order(
     return order
 
 
-def _assign_roles(g: ModelGraph, reads: list[list[tuple[str, int]]]) -> None:
-    """Forward pass: data / param / shape / const; backward pass: data feeding only shapes."""
-    role_of_tensor: dict[str, str] = {}
-    for name, info in g.initializers.items():
-        role_of_tensor[name] = PARAM if info.is_param else CONST
-    for nid in g.inputs:
-        for out in g.info[nid]["outputs"]:
-            role_of_tensor[out] = INPUT
-    nxn = g.info
-    for nid, r in zip(g.ops, reads):
-        d = nxn[nid]
-        op_type = d["op_type"]
+def _assign_roles(
+    ops: list[_Op], reads: list[list[tuple[_Source, int]]], order: list[int], feeds_output: set[int]
+) -> tuple[list[str], list[bool]]:
+    """Each op's role and ``reads_params``, by file position.
+
+    Forward pass (topological order): data / param / shape / const from what the op
+    reads. Backward pass: a data op whose every use is a shape-like slot (or a shape op)
+    is a shape op. ``feeds_output`` holds the positions of ops making a graph output.
+    """
+    roles = [CONST] * len(ops)
+    reads_params = [False] * len(ops)
+    users: list[list[tuple[int, int]]] = [[] for _ in ops]  # (consumer position, slot) per op
+    for i in order:
+        op_type = ops[i].op_type
         data = param = shape = False
-        for name, slot in r:
-            src = role_of_tensor.get(name, CONST)
+        for src, slot in reads[i]:
+            j = src.op
+            if j >= 0:
+                src_role = roles[j]
+                users[j].append((i, slot))
+            else:
+                src_role = src.role
             if slot >= 0 and meta_slot(op_type, slot):
-                if src in (DATA, INPUT, SHAPE) and not dtype_slot(op_type, slot):
+                if src_role in (DATA, INPUT, SHAPE) and not dtype_slot(op_type, slot):
                     shape = True
-            elif src in (DATA, INPUT):
+            elif src_role in (DATA, INPUT):
                 data = True
-            elif src == SHAPE:
+            elif src_role == SHAPE:
                 shape = True
-            elif src == PARAM:
+            elif src_role == PARAM:
                 param = True
-        role = DATA if data else PARAM if param else SHAPE if shape else CONST
-        d["role"] = role
-        d["reads_params"] = param
-        for out in d["outputs"]:
-            if out:
-                role_of_tensor[out] = role
-    # backward: data ops whose every use is a shape-like slot (or a shape op) are shape ops
-    output_tensors = {nxn[o]["inputs"][0] for o in g.outputs}
-    for nid in reversed(g.ops):
-        if nxn[nid]["role"] != DATA:
+        roles[i] = DATA if data else PARAM if param else SHAPE if shape else CONST
+        reads_params[i] = param
+    for i in reversed(order):
+        if roles[i] != DATA or i in feeds_output or not users[i]:
             continue
-        uses = 0
-        only_shape = True
-        for out in nxn[nid]["outputs"]:
-            if not out:
-                continue
-            if out in output_tensors:
-                only_shape = False
-                break
-            for consumer, slot in g.tensors[out].consumers:
-                uses += 1
-                c = nxn[consumer]
-                op_type = c.get("op_type", "")
-                if slot >= 0 and value_meta_slot(op_type, slot):
-                    continue
-                if c["role"] == SHAPE and not (slot >= 0 and meta_slot(op_type, slot)):
-                    continue
-                only_shape = False
-                break
-            if not only_shape:
-                break
-        if only_shape and uses:
-            nxn[nid]["role"] = SHAPE
+        if all(_shape_use(ops[c].op_type, roles[c], slot) for c, slot in users[i]):
+            roles[i] = SHAPE
+    return roles, reads_params
+
+
+def _shape_use(op_type: str, role: str, slot: int) -> bool:
+    """Whether an op of ``op_type`` and ``role`` uses its input ``slot`` for a shape only."""
+    if slot >= 0 and value_meta_slot(op_type, slot):
+        return True
+    return role == SHAPE and not (slot >= 0 and meta_slot(op_type, slot))
 
 
 __all__ = ["AUX_ROLES", "ModelGraph", "ParamInfo", "TensorInfo", "build_graph"]

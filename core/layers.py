@@ -29,10 +29,11 @@ from modelmap._metadata import SEP, LayerRecord
 
 from . import ops as opt
 from .analysis import Layer, LayerKind, ModuleNode, Shape
-from .graph import CONST, DATA, INPUT, PARAM, SHAPE, ModelGraph
-from .params import initializer_params, record_params
+from .graph import CONST, DATA, INPUT, PARAM, SHAPE, ModelGraph, Node
+from .params import node_params, record_params
 
 K = LayerKind
+_PRIORITY = {k: i for i, k in enumerate(opt.KIND_PRIORITY)}  # kind -> its place in KIND_PRIORITY
 
 
 @dataclass
@@ -47,10 +48,9 @@ class Grouping:
     records: dict[str, LayerRecord] = field(default_factory=dict)  # layer name -> record
 
 
-@dataclass
+@dataclass(slots=True)
 class _Group:
-    key: tuple
-    ops: list[str]
+    ops: list[Node]
     ns: tuple[str, ...]
     fn: bool  # a functional op's layer
     name: str = ""
@@ -58,6 +58,37 @@ class _Group:
     record: LayerRecord | None = None
     call: int = 1
     order: float = 0.0
+    main: Node | None = None  # the op that names and describes the layer
+
+
+@dataclass(slots=True, eq=False)
+class _Entry:
+    """A layer while :func:`group_layers` puts its record together."""
+
+    name: str
+    path: tuple[str, ...]
+    order: float  # execution position
+    type: str = ""
+    kind: LayerKind = K.OTHER
+    ops: tuple[str, ...] = ()
+    shape: Shape | None = None
+    attrs: dict[str, Any] = field(default_factory=dict)
+    senders: list[str] = field(default_factory=list)  # layers with a connection into this one
+    in_list: list[tuple[int, int, str]] = field(default_factory=list)  # (op index, slot, sender) of each
+    leaving: tuple[int, Any] | None = None  # (op index, shape) of the last tensor leaving the layer
+    inputs: tuple[str, ...] = ()
+    receivers: list[_Entry] = field(default_factory=list)  # layers this one connects into
+    rank: int = 0  # position in the final order
+
+
+@dataclass(slots=True)
+class _Module:
+    """A module of the tree while :func:`build_tree` builds it."""
+
+    kids: list[tuple[str, ...]] = field(default_factory=list)  # child paths, in order
+    layers: list[str] = field(default_factory=list)  # every layer below, in order
+    params: int = 0  # the parameters of the layers below
+    layer: Layer | None = None  # the layer at this very path, if any
 
 
 def group_layers(g: ModelGraph, records: Sequence[LayerRecord] | None = None, framework: str = "onnx") -> Grouping:
@@ -75,7 +106,7 @@ def group_layers(g: ModelGraph, records: Sequence[LayerRecord] | None = None, fr
     -------
     Grouping
     """
-    nodes = g.info
+    ops = g.op_records
     records = list(records or [])
     rec_by_ns: dict[tuple[str, ...], LayerRecord] = {}
     for r in records:
@@ -83,7 +114,7 @@ def group_layers(g: ModelGraph, records: Sequence[LayerRecord] | None = None, fr
         if ns and ns not in rec_by_ns:
             rec_by_ns[ns] = r
 
-    op_ns = {nodes[n]["namespace"] for n in g.ops}
+    op_ns = {n.namespace for n in ops}
     annotated = any(op_ns)
     nonleaf: set[tuple[str, ...]] = set()
     for ns in list(op_ns) + list(rec_by_ns):
@@ -96,56 +127,49 @@ def group_layers(g: ModelGraph, records: Sequence[LayerRecord] | None = None, fr
         r = rec_by_ns.get(ns)
         return r.leaf if r is not None else True
 
-    # 1-2: leaf layers and functional data ops
-    group_of: dict[str, tuple] = {}
-    for nid in g.ops:
-        d = nodes[nid]
-        ns = d["namespace"]
+    # 1-2: leaf layers and functional data ops; group_of[op index] = the leaf's namespace
+    # (a tuple) or the op that makes a functional layer (a Node)
+    group_of: list[tuple[str, ...] | Node | None] = [None] * len(ops)
+    for n in ops:
+        ns = n.namespace
         if ns and is_leaf(ns):
-            group_of[nid] = ("leaf", ns)
-        elif d["role"] == DATA:
-            group_of[nid] = ("fn", nid)
+            group_of[n.index] = ns
+        elif n.role == DATA:
+            group_of[n.index] = n
     # 3: auxiliary ops outside leaves join their first reader
-    for nid in reversed(g.ops):
-        if nid in group_of:
+    for n in reversed(ops):
+        if group_of[n.index] is not None:
             continue
-        best, best_idx = None, None
-        for out in nodes[nid]["outputs"]:
-            if not out:
-                continue
-            for consumer, _ in g.tensors[out].consumers:
-                if consumer in group_of:
-                    idx = nodes[consumer]["index"]
-                    if best_idx is None or idx < best_idx:
-                        best, best_idx = consumer, idx
+        best = None  # index of the first reader in a layer
+        for c in _readers(g, n):
+            if c.kind == "op" and group_of[c.index] is not None and (best is None or c.index < best):
+                best = c.index
         if best is not None:
-            group_of[nid] = group_of[best]
-        elif nodes[nid]["role"] == PARAM:
-            group_of[nid] = ("fn", nid)
+            group_of[n.index] = group_of[best]
+        elif n.role == PARAM:
+            group_of[n.index] = n
 
-    by_key: dict[tuple, list[str]] = {}
-    for nid in g.ops:
-        key = group_of.get(nid)
+    by_key: dict[tuple[str, ...] | Node, list[Node]] = {}
+    for n, key in zip(ops, group_of):
         if key is not None:
-            by_key.setdefault(key, []).append(nid)
+            by_key.setdefault(key, []).append(n)
 
     groups: list[_Group] = []
     for key, members in by_key.items():
-        if key[0] == "leaf":
+        if isinstance(key, tuple):  # a leaf module
             for call, ops_ in enumerate(_split_calls(g, members), start=1):
-                groups.append(
-                    _Group(key=(key, call), ops=ops_, ns=key[1], fn=False, record=rec_by_ns.get(key[1]), call=call)
-                )
+                groups.append(_Group(ops=ops_, ns=key, fn=False, record=rec_by_ns.get(key), call=call))
         else:
-            nid = key[1]
-            groups.append(_Group(key=(key, 1), ops=members, ns=nodes[nid]["namespace"], fn=True))
+            groups.append(_Group(ops=members, ns=key.namespace, fn=True))
     for grp in groups:  # execution order: a layer runs when its first data op does
-        data_idx = [nodes[n]["index"] for n in grp.ops if nodes[n]["role"] == DATA]
-        grp.order = min(data_idx) if data_idx else min(nodes[n]["index"] for n in grp.ops)
+        data_idx = [n.index for n in grp.ops if n.role == DATA]
+        grp.order = min(data_idx) if data_idx else min(n.index for n in grp.ops)
     groups.sort(key=lambda grp: grp.order)
+    for grp in groups:
+        grp.main = _main_op(grp.ops)
 
     # 4: layers that left no op
-    covered = {grp.ns for grp in groups if not grp.fn}
+    covered = {grp.ns for grp in groups if not grp.fn} if records else set()
     input_records = [r for r in records if opt.is_input_class(r.cls)]
     opless = [
         r
@@ -186,73 +210,90 @@ def group_layers(g: ModelGraph, records: Sequence[LayerRecord] | None = None, fr
             grp.path = grp.ns[:-1] + (grp.ns[-1] + f"#{grp.call}",)
     for grp in groups:
         if grp.fn:
-            main = _main_op(g, grp.ops)
-            d = nodes[main]
-            slug = opt.op_slug(d["op_type"])
+            d = grp.main
+            slug = opt.op_slug(d.op_type)
             if grp.ns:
                 grp.name = _unique(f"{grp.ns[-1]}/{slug}", used)
                 grp.path = grp.ns + (grp.name.rsplit("/", 1)[1],)
             else:
-                base = slug if annotated or not d["name"] else d["name"]
+                base = slug if annotated or not d.name else d.name
                 grp.name = _unique(base, used)
                 grp.path = (grp.name,)
 
+    # one entry per layer; ops, graph inputs and graph outputs point to theirs
     op_layer: dict[str, str] = {}
+    layer_at: list[_Entry | None] = [None] * len(g.nodes)  # node number -> its layer
+    op_entries: list[_Entry] = []
     for grp in groups:
+        kind, type_, attrs = _describe(g, grp, framework)
+        e = _Entry(grp.name, grp.path, grp.order, type_, kind, tuple([n.id for n in grp.ops]), attrs=attrs)
+        op_entries.append(e)
         for n in grp.ops:
-            op_layer[n] = grp.name
+            op_layer[n.id] = grp.name
+            layer_at[n.number] = e
 
     # inputs and outputs
-    input_names: list[str] = []
+    input_entries: list[_Entry] = []
     rec_names = [r.name for r in input_records]
-    for i, nid in enumerate(g.inputs):
-        tname = nodes[nid]["name"]
+    input_nodes = g.nodes[: len(g.inputs)]
+    output_nodes = g.nodes[len(g.inputs) + len(ops) :]
+    for i, node in enumerate(input_nodes):
+        tname = node.name
         if tname in rec_names or len(rec_names) != len(g.inputs):
             name = tname
         else:
             name = rec_names[i]
         name = _unique(name, used)
-        input_names.append(name)
-        op_layer[nid] = name
-    output_names: list[str] = []
-    for nid in g.outputs:
-        tname = nodes[nid]["name"]
+        order = -1.0 - (len(input_nodes) - i) * 1e-3
+        e = _Entry(name, (name,), order, "Input", K.INPUT, shape=g.tensors[tname].shape)
+        input_entries.append(e)
+        op_layer[node.id] = name
+        layer_at[node.number] = e
+    input_names = [e.name for e in input_entries]
+    output_entries: list[_Entry] = []
+    end = float(len(g.ops) + 1)
+    for i, node in enumerate(output_nodes):
+        tname = node.name
         base = "output" if len(g.outputs) == 1 and "output" not in used else tname
         if base in used:
             base = f"output:{tname}"
         name = _unique(base, used)
-        output_names.append(name)
-        op_layer[nid] = name
+        e = _Entry(name, (name,), end + 1 + i, "Output", K.OUTPUT, shape=g.tensors[tname].shape)
+        output_entries.append(e)
+        op_layer[node.id] = name
+        layer_at[node.number] = e
 
-    # connections
+    # connections: the first tensor between two layers, in graph order
     conn: dict[tuple[str, str], tuple[str, Any]] = {}
-    in_lists: dict[str, list[tuple[int, int, str]]] = {}
-    leaving: dict[str, tuple[int, Any]] = {}
+    wired: list[_Entry] = []  # layers with a connection in, by their first one
     tensors = g.tensors
-    for v, dv in nodes.items():
-        lv = op_layer.get(v)
-        if lv is None:
+    for dv in g.nodes:
+        ev = layer_at[dv.number]
+        if ev is None:
             continue
-        is_op = dv["kind"] == "op"
-        for u, tname, slot in dv["sources"]:
+        is_op = dv.kind == "op"
+        for (u, tname, slot), p in zip(dv.sources, dv.producers):
             if u is None:
                 continue
-            lu = op_layer.get(u)
-            if lu is None or lu == lv:
+            eu = layer_at[p]
+            if eu is None or eu is ev:
                 continue
-            du = nodes[u]
-            if du["role"] in (SHAPE, CONST):
+            du = g.nodes[p]
+            if du.role in (SHAPE, CONST):
                 continue
-            if is_op and slot >= 0 and opt.meta_slot(dv["op_type"], slot):
+            if is_op and slot >= 0 and opt.meta_slot(dv.op_type, slot):
                 continue
             shape = tensors[tname].shape
-            key = (lu, lv)
-            if key not in conn:
-                conn[key] = (tname, shape)
-                in_lists.setdefault(lv, []).append((dv["index"], slot, lu))
-            idx = du["index"]
-            if lu not in leaving or idx > leaving[lu][0]:
-                leaving[lu] = (idx, shape)
+            if eu.name not in ev.senders:
+                conn[(eu.name, ev.name)] = (tname, shape)
+                if not ev.senders:
+                    wired.append(ev)
+                ev.senders.append(eu.name)
+                ev.in_list.append((dv.index, slot, eu.name))
+                eu.receivers.append(ev)
+            idx = du.index
+            if eu.leaving is None or idx > eu.leaving[0]:
+                eu.leaving = (idx, shape)
 
     # rewire layers that left no op through their table wiring
     name_of_record = {r.name: leaf_names.get(_split(r.namespace), r.name) for r in records}
@@ -266,7 +307,9 @@ def group_layers(g: ModelGraph, records: Sequence[LayerRecord] | None = None, fr
         me = leaf_names[_split(r.namespace)]
         srcs = [name_of_record[s] for s in r.inbound if s in name_of_record]
         opless_inputs[me] = srcs
+    inputs_of: dict[str, tuple[str, ...]] = {}  # by name, when layers without ops are rewired
     if opless:
+        in_lists = {e.name: e.in_list for e in wired}
         inbound_of = {
             name_of_record.get(r.name, r.name): {name_of_record[s] for s in r.inbound if s in name_of_record}
             for r in records
@@ -284,18 +327,18 @@ def group_layers(g: ModelGraph, records: Sequence[LayerRecord] | None = None, fr
                     if s not in inb and (s, consumer) in conn:
                         del conn[(s, consumer)]
                         in_lists[consumer] = [e for e in in_lists[consumer] if e[2] != s]
-
-    inputs_of: dict[str, tuple[str, ...]] = {}
-    for lv, lst in in_lists.items():
-        seen: list[str] = []
-        for _, _, lu in sorted(lst):
-            if lu not in seen and (lu, lv) in conn:
-                seen.append(lu)
-        inputs_of[lv] = tuple(seen)
-    outputs_of: dict[str, list[str]] = {}
+        for lv, lst in in_lists.items():
+            seen: list[str] = []
+            for _, _, lu in sorted(lst):
+                if lu not in seen and (lu, lv) in conn:
+                    seen.append(lu)
+            inputs_of[lv] = tuple(seen)
+    else:  # every listed connection stands, one per sender
+        for e in wired:
+            e.inputs = tuple([lu for _, _, lu in sorted(e.in_list)])
 
     # parameters
-    layer_ops = {grp.name: grp.ops for grp in groups}
+    layer_ops = {grp.name: grp.ops for grp in groups}  # layer name -> its op records
     layer_record: dict[str, LayerRecord] = {}
     for grp in groups:
         if grp.record is not None and grp.call == 1:
@@ -305,23 +348,82 @@ def group_layers(g: ModelGraph, records: Sequence[LayerRecord] | None = None, fr
     if records:
         container_layers: dict[str, list[str]] = {}
         for grp in groups:
-            if grp.fn and any(nodes[n]["params"] for n in grp.ops):
+            if grp.fn and any(n.params for n in grp.ops):
                 container_layers.setdefault(SEP.join(grp.ns), []).append(grp.name)
         per_layer, total, kept = record_params(records, layer_record, container_layers)
     else:
-        per_layer, total = initializer_params(g, layer_ops)
+        per_layer, total = node_params(g, layer_ops)
         kept = {}
 
     # layer records, in execution order
-    order: dict[str, float] = {}
-    for i, n in enumerate(input_names):
-        order[n] = -1.0 - (len(input_names) - i) * 1e-3
-    for grp in groups:
-        order[grp.name] = grp.order
-    end = float(len(g.ops) + 1)
-    # a layer without ops comes right after its inbound layers (Keras), else right after
-    # the layer the framework's table lists before it (PyTorch lists layers in call order)
-    pending = [leaf_names[_split(r.namespace)] for r in opless]
+    for grp, e in zip(groups, op_entries):
+        shape = e.leaving[1] if e.leaving is not None else _last_shape(g, grp.ops)
+        e.shape = _framework_shape(grp.record, shape)
+    entries = input_entries + op_entries
+    if opless:
+        pending = [leaf_names[_split(r.namespace)] for r in opless]
+        order_of = {e.name: e.order for e in entries}
+        _place_opless(order_of, records, pending, opless_inputs, name_of_record)
+        for r, me in zip(opless, pending):
+            kind = opt.class_kind(r.cls, framework) or K.OTHER
+            entries.append(_Entry(me, _split(r.namespace), order_of[me], r.cls, kind, shape=_framework_shape(r, None)))
+    entries += output_entries
+    entries.sort(key=lambda e: e.order)
+    for k, e in enumerate(entries):
+        e.rank = k
+    if opless:
+        shapes = {e.name: e.shape for e in entries}
+        for e in entries:  # a layer without ops keeps its input's shape (Dropout)
+            if not e.ops and e.kind not in (K.INPUT, K.OUTPUT):
+                srcs = inputs_of.get(e.name, ())
+                if srcs:
+                    e.shape = _fill_unknown(e.shape, shapes.get(srcs[0]))
+                    shapes[e.name] = e.shape
+        outputs_of: dict[str, list[str]] = {}
+        for lv, srcs in inputs_of.items():
+            for lu in srcs:
+                outputs_of.setdefault(lu, []).append(lv)
+        rank = {e.name: e.rank for e in entries}
+        outputs = {name: sorted(set(outs), key=lambda n: rank.get(n, 1 << 30)) for name, outs in outputs_of.items()}
+    layers: list[Layer] = []
+    for e in entries:
+        if opless:
+            inputs = inputs_of.get(e.name, ())
+            outs = outputs.get(e.name, ())
+        else:
+            inputs = e.inputs
+            outs = [x.name for x in sorted(e.receivers, key=lambda x: x.rank)]
+        layers.append(
+            Layer(
+                name=e.name,
+                path=e.path,
+                type=e.type,
+                kind=e.kind,
+                params=int(per_layer.get(e.name, 0)),
+                inputs=inputs,
+                outputs=tuple(outs),
+                output_shape=e.shape,
+                ops=e.ops,
+                attrs=e.attrs,
+            )
+        )
+
+    tree = build_tree(g, layers, rec_by_ns, kept)
+    return Grouping(
+        layers=layers, op_layer=op_layer, tree=tree, connections=conn, params=int(total), records=layer_record
+    )
+
+
+def _place_opless(
+    order: dict[str, float],
+    records: list[LayerRecord],
+    pending: list[str],
+    opless_inputs: dict[str, list[str]],
+    name_of_record: dict[str, str],
+) -> None:
+    """Give each layer without ops (``pending``, named) a place in ``order`` (name ->
+    execution position): right after its inbound layers (Keras), else right after the
+    layer the framework's table lists before it (PyTorch lists layers in call order)."""
     for _ in range(len(pending) + 1):
         for me in pending:
             srcs = [s for s in opless_inputs.get(me, []) if s in order]
@@ -339,86 +441,6 @@ def group_layers(g: ModelGraph, records: Sequence[LayerRecord] | None = None, fr
         elif me in pending:
             placed_before = (placed_before if placed_before is not None else -0.5) + 1e-4
             order[me] = placed_before
-    for i, n in enumerate(output_names):
-        order[n] = end + 1 + i
-
-    layers_build: list[dict[str, Any]] = []
-    for i, nid in enumerate(g.inputs):
-        name = input_names[i]
-        shape = g.tensors[nodes[nid]["name"]].shape
-        layers_build.append(
-            {"name": name, "path": (name,), "type": "Input", "kind": K.INPUT, "ops": (), "shape": shape, "attrs": {}}
-        )
-    for grp in groups:
-        kind, type_, attrs = _describe(g, grp, framework)
-        shape = leaving[grp.name][1] if grp.name in leaving else _last_shape(g, grp.ops)
-        shape = _framework_shape(grp.record, shape)
-        layers_build.append(
-            {
-                "name": grp.name,
-                "path": grp.path,
-                "type": type_,
-                "kind": kind,
-                "ops": tuple(grp.ops),
-                "shape": shape,
-                "attrs": attrs,
-            }
-        )
-    for r in opless:
-        me = leaf_names[_split(r.namespace)]
-        kind = opt.class_kind(r.cls, framework) or K.OTHER
-        layers_build.append(
-            {
-                "name": me,
-                "path": _split(r.namespace),
-                "type": r.cls,
-                "kind": kind,
-                "ops": (),
-                "shape": _framework_shape(r, None),
-                "attrs": {},
-            }
-        )
-    for i, nid in enumerate(g.outputs):
-        name = output_names[i]
-        shape = g.tensors[nodes[nid]["name"]].shape
-        layers_build.append(
-            {"name": name, "path": (name,), "type": "Output", "kind": K.OUTPUT, "ops": (), "shape": shape, "attrs": {}}
-        )
-    layers_build.sort(key=lambda b: order[b["name"]])
-
-    shapes = {b["name"]: b["shape"] for b in layers_build}
-    for b in layers_build:  # a layer without ops keeps its input's shape (Dropout)
-        if not b["ops"] and b["kind"] not in (K.INPUT, K.OUTPUT):
-            srcs = inputs_of.get(b["name"], ())
-            if srcs:
-                b["shape"] = _fill_unknown(b["shape"], shapes.get(srcs[0]))
-                shapes[b["name"]] = b["shape"]
-    rank = {b["name"]: k for k, b in enumerate(layers_build)}
-    for lv, srcs in inputs_of.items():
-        for lu in srcs:
-            outputs_of.setdefault(lu, []).append(lv)
-    layers: list[Layer] = []
-    for b in layers_build:
-        outs = sorted(set(outputs_of.get(b["name"], [])), key=lambda n: rank.get(n, 1 << 30))
-        layers.append(
-            Layer(
-                name=b["name"],
-                path=b["path"],
-                type=b["type"],
-                kind=b["kind"],
-                params=int(per_layer.get(b["name"], 0)),
-                inputs=inputs_of.get(b["name"], ()),
-                outputs=tuple(outs),
-                output_shape=b["shape"],
-                ops=b["ops"],
-                attrs=b["attrs"],
-            )
-        )
-
-    tree = build_tree(g, layers, rec_by_ns, kept)
-    return Grouping(
-        layers=layers, op_layer=op_layer, tree=tree, connections=conn, params=int(total), records=layer_record
-    )
 
 
 def build_tree(
@@ -431,51 +453,39 @@ def build_tree(
 
     Module classes come from the ops' ``class_hierarchy`` and the layer table.
     """
-    nodes = g.info
     cls_of: dict[tuple[str, ...], str] = {}
     for r_ns, r in (rec_by_ns or {}).items():
         cls_of[r_ns] = r.cls
-    for nid in g.ops:
-        d = nodes[nid]
-        ns, classes = d["namespace"], d["classes"]
+    # each distinct (namespace, classes) pair once, in the order the ops first show it
+    for ns, classes in dict.fromkeys((n.namespace, n.classes) for n in g.op_records):
         for k in range(len(ns)):
             p = ns[: k + 1]
             if p not in cls_of and k < len(classes) and classes[k]:
                 cls_of[p] = classes[k]
-    children: dict[tuple[str, ...], list[tuple[str, ...]]] = {(): []}
-    sub_layers: dict[tuple[str, ...], list[str]] = {(): []}
-    params: dict[tuple[str, ...], int] = {(): 0}
-    leaf_paths: dict[tuple[str, ...], Layer] = {}
+    # path -> the modules of its prefixes, the model first and the module itself last;
+    # created top-down, so a module's children are listed in order of first appearance
+    chains: dict[tuple[str, ...], list[_Module]] = {(): [_Module()]}
     for layer in layers:
-        path = layer.path
-        leaf_paths[path] = layer
-        for k in range(len(path)):
-            parent, child = path[:k], path[: k + 1]
-            kids = children.setdefault(parent, [])
-            if child not in children:
-                children[child] = []
-                kids.append(child)
-            sub_layers.setdefault(parent, []).append(layer.name)
-            params[parent] = params.get(parent, 0) + layer.params
-        sub_layers.setdefault(path, []).append(layer.name)
+        c = _chain(chains, layer.path)
+        c[-1].layer = layer
+        for m in c[:-1]:  # the modules holding the layer
+            m.layers.append(layer.name)
+            m.params += layer.params
+        c[-1].layers.append(layer.name)
     for ns_str, n in (own_params or {}).items():
         ns = _split(ns_str)
         for k in range(len(ns) + 1):
-            if ns[:k] in params:
-                params[ns[:k]] += n
+            if ns[:k] in chains:
+                chains[ns[:k]][-1].params += n
     tree: dict[tuple[str, ...], ModuleNode] = {}
-    for path, kids in children.items():
-        layer = leaf_paths.get(path)
-        if layer is not None and not kids:
+    for path, c in chains.items():
+        m = c[-1]
+        layer = m.layer
+        if layer is not None and not m.kids:
             tree[path] = ModuleNode(path, layer.name, layer.type, (), (layer.name,), layer.params, leaf=True)
         else:
             tree[path] = ModuleNode(
-                path,
-                path[-1] if path else "",
-                cls_of.get(path, ""),
-                tuple(kids),
-                tuple(sub_layers.get(path, ())),
-                params.get(path, 0),
+                path, path[-1] if path else "", cls_of.get(path, ""), tuple(m.kids), tuple(m.layers), m.params
             )
     return tree
 
@@ -500,14 +510,30 @@ def _unique(name: str, used: set[str], sep: str = "_") -> str:
     return f"{name}{sep}{k}"
 
 
-def _split_calls(g: ModelGraph, members: list[str]) -> list[list[str]]:
+def _chain(chains: dict[tuple[str, ...], list[_Module]], path: tuple[str, ...]) -> list[_Module]:
+    """``chains[path]``, made (with the chains of its prefixes) if missing: a new module is
+    listed among its parent's children."""
+    c = chains.get(path)
+    if c is None:
+        up = _chain(chains, path[:-1])
+        up[-1].kids.append(path)
+        c = chains[path] = [*up, _Module()]
+    return c
+
+
+def _readers(g: ModelGraph, n: Node) -> list[Node]:
+    """The nodes reading any output of ``n``, output by output, in reading order."""
+    by_id = g.by_id
+    return [by_id[c] for out in n.outputs if out for c, _ in g.tensors[out].consumers]
+
+
+def _split_calls(g: ModelGraph, members: list[Node]) -> list[list[Node]]:
     """Split a leaf layer's ops into calls: data ops connected inside the layer, or reading
     the same outside tensor, are one call. Auxiliary ops join the call of their reader."""
-    nodes = g.info
-    data_ops = [n for n in members if nodes[n]["role"] == DATA]
+    data_ops = [n for n in members if n.role == DATA]
     if len(data_ops) <= 1:
         return [members]
-    parent = {n: n for n in data_ops}
+    parent = {n.id: n.id for n in data_ops}
 
     def find(x: str) -> str:
         while parent[x] != x:
@@ -522,28 +548,28 @@ def _split_calls(g: ModelGraph, members: list[str]) -> list[list[str]]:
 
     first_reader: dict[str, str] = {}
     for n in data_ops:
-        for u, t, _ in nodes[n]["sources"]:
+        for (u, t, _), p in zip(n.sources, n.producers):
             if u is None:
                 continue
             if u in parent:
-                union(n, u)
-            elif nodes[u]["role"] in (DATA, INPUT):
+                union(n.id, u)
+            elif g.nodes[p].role in (DATA, INPUT):
                 if t in first_reader:
-                    union(n, first_reader[t])
+                    union(n.id, first_reader[t])
                 else:
-                    first_reader[t] = n
-    roots: dict[str, list[str]] = {}
+                    first_reader[t] = n.id
+    roots: dict[str, list[Node]] = {}
     for n in data_ops:
-        roots.setdefault(find(n), []).append(n)
+        roots.setdefault(find(n.id), []).append(n)
     if len(roots) == 1:
         return [members]
-    comp_of = {n: find(n) for n in data_ops}
-    member_set = set(members)
+    comp_of = {n.id: find(n.id) for n in data_ops}
+    member_set = {n.id for n in members}
     for n in reversed(members):
-        if n in comp_of:
+        if n.id in comp_of:
             continue
         target = None
-        for out in nodes[n]["outputs"]:
+        for out in n.outputs:
             if not out:
                 continue
             for consumer, _ in g.tensors[out].consumers:
@@ -552,20 +578,19 @@ def _split_calls(g: ModelGraph, members: list[str]) -> list[list[str]]:
                     break
             if target:
                 break
-        comp_of[n] = target or find(data_ops[0])
-    calls: dict[str, list[str]] = {}
+        comp_of[n.id] = target or find(data_ops[0].id)
+    calls: dict[str, list[Node]] = {}
     for n in members:
-        calls.setdefault(comp_of[n], []).append(n)
-    return sorted(calls.values(), key=lambda ops_: nodes[ops_[0]]["index"] if ops_ else 0)
+        calls.setdefault(comp_of[n.id], []).append(n)
+    return sorted(calls.values(), key=lambda ops_: ops_[0].index if ops_ else 0)
 
 
-def _main_op(g: ModelGraph, ops_: Sequence[str]) -> str:
-    nodes = g.info
-    data = [n for n in ops_ if nodes[n]["role"] == DATA] or [n for n in ops_ if nodes[n]["role"] == PARAM] or list(ops_)
+def _main_op(ops_: Sequence[Node]) -> Node:
+    """The op that names and describes a layer: its data op of the highest-priority kind."""
+    data = [n for n in ops_ if n.role == DATA] or [n for n in ops_ if n.role == PARAM] or list(ops_)
     best, best_rank = data[0], len(opt.KIND_PRIORITY)
     for n in data:
-        k = opt.op_kind(nodes[n]["op_type"], bool(nodes[n]["params"] or nodes[n]["reads_params"]))
-        r = opt.KIND_PRIORITY.index(k) if k in opt.KIND_PRIORITY else len(opt.KIND_PRIORITY)
+        r = _PRIORITY.get(opt.op_kind(n.op_type, bool(n.params or n.reads_params)), len(opt.KIND_PRIORITY))
         if r < best_rank:
             best, best_rank = n, r
     return best
@@ -573,32 +598,27 @@ def _main_op(g: ModelGraph, ops_: Sequence[str]) -> str:
 
 def _describe(g: ModelGraph, grp: _Group, framework: str) -> tuple[LayerKind, str, dict[str, Any]]:
     """Kind, type and comparable attributes of a layer."""
-    nodes = g.info
-    main = _main_op(g, grp.ops)
-    d = nodes[main]
+    d = grp.main
     cls = ""
     if not grp.fn:
         if grp.record is not None and grp.record.cls:
             cls = grp.record.cls
         else:
-            classes = nodes[grp.ops[0]]["classes"]
+            classes = grp.ops[0].classes
             if len(classes) == len(grp.ns) and classes and classes[-1]:
                 cls = classes[-1]
     kind = opt.class_kind(cls, framework) if cls else None
     if kind is None:
-        kind = opt.op_kind(d["op_type"], bool(d["params"] or d["reads_params"]))
-    type_ = cls or d["op_type"]
-    return kind, type_, _attrs(g, main, grp.ops)
+        kind = opt.op_kind(d.op_type, bool(d.params or d.reads_params))
+    type_ = cls or d.op_type
+    return kind, type_, _attrs(g, d, grp.ops)
 
 
-def _attrs(g: ModelGraph, main: str, ops_: Sequence[str]) -> dict[str, Any]:
-    nodes = g.info
-    d = nodes[main]
-    op_type = d["op_type"]
-    a = d["attrs"]
+def _attrs(g: ModelGraph, d: Node, ops_: Sequence[Node]) -> dict[str, Any]:
+    op_type = d.op_type
+    a = d.attrs
     out: dict[str, Any] = {"op": op_type}
-    weights = [g.initializers[p].shape for p in d["params"]]
-    w = weights[0] if weights else None
+    w = g.initializers[d.params[0]].shape if d.params else None  # the first parameter's shape
     if op_type in ("Conv", "ConvTranspose", "QLinearConv"):
         for key in ("kernel_shape", "strides", "pads", "dilations", "group"):
             if key in a:
@@ -634,16 +654,15 @@ def _attrs(g: ModelGraph, main: str, ops_: Sequence[str]) -> dict[str, Any]:
         out["hidden_size"] = a["hidden_size"]
     types: list[str] = []
     for n in ops_:
-        if nodes[n]["role"] == DATA and nodes[n]["op_type"] not in types:
-            types.append(nodes[n]["op_type"])
+        if n.role == DATA and n.op_type not in types:
+            types.append(n.op_type)
     out["op_types"] = tuple(types)
     return out
 
 
-def _last_shape(g: ModelGraph, ops_: Sequence[str]) -> Any:
-    nodes = g.info
+def _last_shape(g: ModelGraph, ops_: Sequence[Node]) -> Any:
     for n in reversed(ops_):
-        for out in nodes[n]["outputs"]:
+        for out in n.outputs:
             if out:
                 return g.tensors[out].shape
     return None

@@ -165,9 +165,15 @@ _TYPE_SLOTS: dict[str, frozenset[int]] = {
 }
 
 
+#: op type -> its input slots that carry a shape/type rather than data (both tables above)
+_META_SLOTS: dict[str, frozenset[int]] = {
+    op: _VALUE_SLOTS.get(op, frozenset()) | _TYPE_SLOTS.get(op, frozenset()) for op in {*_VALUE_SLOTS, *_TYPE_SLOTS}
+}
+
+
 def meta_slot(op_type: str, slot: int) -> bool:
     """Whether input ``slot`` of ``op_type`` carries a shape/type rather than data."""
-    return slot in _VALUE_SLOTS.get(op_type, ()) or slot in _TYPE_SLOTS.get(op_type, ())
+    return slot in _META_SLOTS.get(op_type, ())
 
 
 _DTYPE_SLOTS: dict[str, frozenset[int]] = {"CastLike": frozenset({1})}

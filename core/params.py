@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 
 from modelmap._metadata import LayerRecord
 
-from .graph import CONST, SHAPE, ModelGraph
+from .graph import CONST, SHAPE, ModelGraph, Node
 
 
 def initializer_params(g: ModelGraph, layer_ops: Mapping[str, Sequence[str]]) -> tuple[dict[str, int], int]:
@@ -42,29 +42,33 @@ def initializer_params(g: ModelGraph, layer_ops: Mapping[str, Sequence[str]]) ->
     >>> initializer_params(g, {"fc": g.ops[:2], "scale": g.ops[2:]})
     ({'fc': 9, 'scale': 0}, 9)
     """
-    nodes = g.info
+    by_id = g.by_id
+    return node_params(g, {name: [by_id[nid] for nid in ops] for name, ops in layer_ops.items()})
+
+
+def node_params(g: ModelGraph, layer_nodes: Mapping[str, Sequence[Node]]) -> tuple[dict[str, int], int]:
+    """:func:`initializer_params` for layers given by their op records (:class:`Node`)."""
+    inits = g.initializers
     seen: set[str] = set()
     per_layer: dict[str, int] = {}
-    for name, ops in layer_ops.items():
+    for name, ops in layer_nodes.items():
         total = 0
-        for nid in ops:
-            d = nodes[nid]
-            if d["role"] in (SHAPE, CONST):
+        for d in ops:
+            if d.role in (SHAPE, CONST):
                 continue
-            for p in d["params"]:
+            for p in d.params:
                 if p not in seen:
                     seen.add(p)
-                    total += g.initializers[p].numel
+                    total += inits[p].numel
         per_layer[name] = total
     grand = sum(per_layer.values())
-    for nid in g.ops:
-        d = nodes[nid]
-        if d["role"] in (SHAPE, CONST):
+    for d in g.op_records:
+        if d.role in (SHAPE, CONST):
             continue
-        for p in d["params"]:
+        for p in d.params:
             if p not in seen:
                 seen.add(p)
-                grand += g.initializers[p].numel
+                grand += inits[p].numel
     return per_layer, grand
 
 
@@ -96,4 +100,4 @@ def record_params(
     return per_layer, total, kept
 
 
-__all__ = ["initializer_params", "record_params"]
+__all__ = ["initializer_params", "node_params", "record_params"]

@@ -4,7 +4,8 @@ A merge op (``Add``/``Sum``, ``Concat``, ``Mul``) closes a skip connection when 
 inputs all descend from one fork tensor *t*, one input being *t* itself (or *t* through a
 short shortcut) and another reaching the merge through a body with at least one learned
 layer. The fork is the merge's immediate dominator in the data-flow graph
-(:meth:`ModelGraph.data_graph`, shape and constant computations excluded).
+(:meth:`ModelGraph.data_flow`, shape and constant computations excluded), computed in
+one pass over its topologically numbered nodes (:mod:`~modelmap.core.dataflow`).
 
 ====================  =======  ==================================================================
 kind                  merge    shortcut
@@ -18,7 +19,7 @@ kind                  merge    shortcut
 How it stays near-linear and where plain dominators break:
 
 - *Several graph inputs.* A virtual source feeds every graph input; one
-  ``networkx.immediate_dominators`` pass then covers the whole graph. A merge whose
+  :func:`~.dataflow.immediate_dominators` pass then covers the whole graph. A merge whose
   immediate dominator is the virtual source mixes data from several inputs. Its *main*
   graph input is, of those it descends from, the one from which the most of the graph
   descends (a decoder's target rather than its memory, BERT's tokens rather than its
@@ -47,24 +48,21 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
-
-import networkx as nx
 
 from . import ops as opt
 from .analysis import LayerKind, Rejection, Skip, SkipKind
-from .graph import CONST, DATA, INPUT, PARAM, SHAPE, ModelGraph
+from .dataflow import SOURCE, immediate_dominators
+from .graph import CONST, DATA, INPUT, PARAM, SHAPE, ModelGraph, Node
 
-_SOURCE = ("modelmap", "virtual-source")
 MAX_CHAIN = 64  # a shortcut longer than this is not "short"
 MAX_REGION = 200_000  # safety bound on one body walk
 
 
 @dataclass
 class _Input:
-    node: str
+    node: int  # data-flow number
     tensor: str
-    chain: list[str]  # ops from the input back towards the fork (input first), fork excluded
+    chain: list[int]  # ops from the input back towards the fork (input first), fork excluded
     reached: bool  # the chain arrives at the fork
 
 
@@ -103,60 +101,55 @@ def find_skips(
 
 
 class _Finder:
+    """The detector's state. Nodes are handled by their number (:attr:`ModelGraph.nodes`)
+    and named by node id only in its results."""
+
     def __init__(self, g: ModelGraph, op_layer: Mapping[str, str], layer_kinds: Mapping[str, LayerKind]) -> None:
         self.g = g
         self.layer_kinds = layer_kinds
-        self.nodes = g.info
+        self.nodes = g.nodes  # number -> Node
         self.op_layer = op_layer
-        self.dg = g.data_graph()
-        self._idom: dict[Any, Any] | None = None
-        self._colors: dict[str, int] | None = None
-        self._color_idom: dict[int, dict[Any, Any]] = {}
-        self._color_nodes: dict[int, set[str]] = {}
+        self.pred = g.data_flow().preds
+        self._idom: dict[int, int] | None = None
+        self._colors: list[int] | None = None
+        self._color_size: list[int] | None = None
+        self._color_idom: dict[int, tuple[dict[int, int], set[int]]] = {}
 
     # -- naming ------------------------------------------------------------------
-    def layer(self, n: str) -> str:
-        return self.op_layer.get(n, n)
+    def layer(self, n: int) -> str:
+        """The layer of node number ``n``."""
+        nid = self.nodes[n].id
+        return self.op_layer.get(nid, nid)
 
-    def where(self, m: str) -> str:
-        return f"{self.nodes[m]['op_type']} at {self.layer(m)}"
+    def where(self, m: Node) -> str:
+        return f"{m.op_type} at {self.layer(m.number)}"
 
     # -- dominators ----------------------------------------------------------------
-    def idom(self) -> dict[Any, Any]:
+    def idom(self) -> dict[int, int]:
+        """Immediate dominators, with a virtual source (:data:`SOURCE`) feeding every graph
+        input and every data op without a data input."""
         if self._idom is None:
-            dg = self.dg
-            dg.add_node(_SOURCE)
-            try:
-                starts = [n for n in self.g.inputs if n in dg]
-                starts += [n for n, k in dg.in_degree() if k == 0 and n != _SOURCE and self.nodes[n]["kind"] == "op"]
-                dg.add_edges_from((_SOURCE, n) for n in starts)
-                self._idom = nx.immediate_dominators(dg, _SOURCE)
-            finally:
-                dg.remove_node(_SOURCE)
+            self._idom = immediate_dominators(self.pred)
         return self._idom
 
-    def colors(self) -> dict[str, int]:
+    def colors(self) -> list[int]:
         """Bit i set when a node descends from graph input i (one topological pass)."""
         if self._colors is None:
-            col: dict[str, int] = {}
-            for i, n in enumerate(self.g.inputs):
-                if n in self.dg:
-                    col[n] = 1 << i
-            pred = self.dg.pred
-            for n in self.g.ops:
-                if n in pred:
-                    c = 0
-                    for p in pred[n]:
-                        c |= col.get(p, 0)
-                    col[n] = c
+            n_inputs = len(self.g.inputs)  # graph input i is node number i
+            col = [1 << i for i in range(n_inputs)]
+            for ps in self.pred[n_inputs:]:
+                c = 0
+                for p in ps:
+                    c |= col[p]
+                col.append(c)
             self._colors = col
         return self._colors
 
     def color_size(self, bit: int) -> int:
         """How many data-flow nodes descend from graph input ``bit``."""
-        if not hasattr(self, "_color_size"):
+        if self._color_size is None:
             sizes = [0] * len(self.g.inputs)
-            for c in self.colors().values():
+            for c in self.colors():
                 b = 0
                 while c:
                     if c & 1:
@@ -166,33 +159,32 @@ class _Finder:
             self._color_size = sizes
         return self._color_size[bit]
 
-    def color_idom(self, bit: int) -> tuple[dict[Any, Any], set[str]]:
+    def color_idom(self, bit: int) -> tuple[dict[int, int], set[int]]:
+        """Immediate dominators on the part of the data flow that descends from graph
+        input ``bit`` (whose number is ``bit``), and that part."""
         if bit not in self._color_idom:
             mask = 1 << bit
-            keep = {n for n, c in self.colors().items() if c & mask}
-            sub = self.dg.subgraph(keep)
-            self._color_idom[bit] = nx.immediate_dominators(sub, self.g.inputs[bit])
-            self._color_nodes[bit] = keep
-        return self._color_idom[bit], self._color_nodes[bit]
+            keep = [n for n, c in enumerate(self.colors()) if c & mask]
+            self._color_idom[bit] = immediate_dominators(self.pred, keep, root=bit), set(keep)
+        return self._color_idom[bit]
 
     # -- op properties ---------------------------------------------------------------
-    def kind(self, n: str) -> LayerKind:
-        d = self.nodes[n]
-        return opt.op_kind(d["op_type"], bool(d["params"] or d["reads_params"]))
+    def kind(self, n: int) -> LayerKind:
+        return _op_kind(self.nodes[n])
 
-    def learned(self, n: str) -> bool:
+    def learned(self, n: int) -> bool:
         d = self.nodes[n]
-        if d["kind"] != "op":
+        if d.kind != "op":
             return False
-        if d["params"] or d["reads_params"]:
+        if d.params or d.reads_params:
             return True
-        k = opt.op_kind(d["op_type"])
+        k = opt.op_kind(d.op_type)
         return k in opt.LEARNED_KINDS
 
-    def passes(self, n: str, kinds: frozenset[LayerKind]) -> bool:
+    def passes(self, n: int, kinds: frozenset[LayerKind]) -> bool:
         return not self.learned(n) and self.kind(n) in kinds
 
-    def learned_layers(self, nodes: Iterable[str]) -> list[str]:
+    def learned_layers(self, nodes: Iterable[int]) -> list[str]:
         out: list[str] = []
         for n in nodes:
             if self.learned(n):
@@ -202,9 +194,9 @@ class _Finder:
         return out
 
     # -- walks -------------------------------------------------------------------------
-    def chain(self, u: str, f: str, allowed: set[str] | None) -> _Input:
-        pred = self.dg.pred
-        chain: list[str] = []
+    def chain(self, u: int, f: int, allowed: set[int] | None) -> _Input:
+        pred = self.pred
+        chain: list[int] = []
         cur = u
         while cur != f and len(chain) < MAX_CHAIN:
             ps = [p for p in pred[cur] if allowed is None or p in allowed]
@@ -214,10 +206,10 @@ class _Finder:
             cur = ps[0]
         return _Input(u, "", chain, cur == f)
 
-    def region(self, starts: Iterable[str], f: str, allowed: set[str] | None) -> set[str]:
+    def region(self, starts: Iterable[int], f: int, allowed: set[int] | None) -> set[int]:
         """Nodes on paths from ``f`` to any of ``starts`` (``f`` excluded)."""
-        pred = self.dg.pred
-        seen: set[str] = set()
+        pred = self.pred
+        seen: set[int] = set()
         stack = [s for s in starts if s != f]
         while stack and len(seen) < MAX_REGION:
             n = stack.pop()
@@ -229,14 +221,14 @@ class _Finder:
                     stack.append(p)
         return seen
 
-    def gate_end(self, u: str, f: str) -> str:
+    def gate_end(self, u: int, f: int) -> int:
         """The first op at or before ``u`` that is not a reshape/identity (the gate's activation)."""
-        pred = self.dg.pred
+        pred = self.pred
         cur = u
         for _ in range(MAX_CHAIN):
             if cur == f or not self.passes(cur, opt.UNCHANGED_KINDS):
                 break
-            ps = list(pred[cur])
+            ps = pred[cur]
             if len(ps) != 1:
                 break
             cur = ps[0]
@@ -244,7 +236,7 @@ class _Finder:
 
     # -- the detector ------------------------------------------------------------------
     def run(self) -> tuple[list[Skip], list[Rejection]]:
-        merges = [n for n in self.g.ops if self.nodes[n]["op_type"] in opt.SKIP_MERGE_OPS]
+        merges = [n for n in self.g.op_records if n.op_type in opt.SKIP_MERGE_OPS]
         skips: list[Skip] = []
         rejections: list[Rejection] = []
         for m in merges:
@@ -252,48 +244,48 @@ class _Finder:
             if isinstance(result, Skip):
                 skips.append(result)
             else:
-                rejections.append(Rejection(self.layer(m), m, f"{self.where(m)}: {result}"))
+                rejections.append(Rejection(self.layer(m.number), m.id, f"{self.where(m)}: {result}"))
         return skips, rejections
 
-    def check(self, m: str) -> Skip | str:
-        """A Skip, or the reason ``m`` is not one."""
-        d = self.nodes[m]
-        role = d["role"]
+    def check(self, d: Node) -> Skip | str:
+        """A Skip, or the reason merge op ``d`` is not one."""
+        m = d.id
+        role = d.role
         if role == SHAPE:
             return "part of a shape computation, not data flow"
         if role == CONST:
             return "computes a constant, not data flow"
         if role == PARAM:
             return "combines parameters only, no data input"
-        data: list[tuple[str, str]] = []
+        data: list[tuple[int, str]] = []  # (producer number, tensor)
         other: list[str] = []
-        for u, tensor, slot in d["sources"]:
+        for (u, tensor, slot), p in zip(d.sources, d.producers):
             if u is None:
                 other.append("initializer")
-            elif slot >= 0 and opt.meta_slot(d["op_type"], slot):
+            elif slot >= 0 and opt.meta_slot(d.op_type, slot):
                 continue
-            elif self.nodes[u]["role"] in (DATA, INPUT):
+            elif self.nodes[p].role in (DATA, INPUT):
                 if tensor not in [t for _, t in data]:
-                    data.append((u, tensor))
+                    data.append((p, tensor))
             else:
-                other.append(self.nodes[u]["role"])
+                other.append(self.nodes[p].role)
         if len(data) < 2:
             if other:
                 return self.constant_reason(m, other)
-            if len(d["inputs"]) >= 2:
+            if len(d.inputs) >= 2:
                 return "combines a tensor with itself, not a skip"
             return "has a single input, nothing to merge"
 
-        allowed: set[str] | None = None
-        f = self.idom().get(m)
-        if f is None:  # pragma: no cover - every data node is reachable from the source
-            return "not reachable from the graph inputs"
-        if f == _SOURCE:
+        mp = d.number
+        inputs = [p for p, _ in data]
+        allowed: set[int] | None = None
+        f = self.idom()[mp]  # every data-flow node is reachable from the source
+        if f == SOURCE:
             colors = self.colors()
-            cols = [colors.get(u, 0) for u, _ in data]
+            cols = [colors[u] for u in inputs]
             # the merge's main graph input: of those it descends from, the one reaching the
             # most of the graph (a decoder's target, not its memory; the tokens, not the mask)
-            mine = colors.get(m, 0)
+            mine = colors[mp]
             main = max(
                 (bit for bit in range(len(self.g.inputs)) if mine >> bit & 1),
                 key=lambda bit: (self.color_size(bit), -bit),
@@ -305,14 +297,14 @@ class _Finder:
                 for c in cols:
                     for bit in range(len(self.g.inputs)):
                         if c >> bit & 1:
-                            nm = self.layer(self.g.inputs[bit])
+                            nm = self.layer(bit)  # graph input `bit` is data-flow node `bit`
                             if nm not in names:
                                 names.append(nm)
                 return f"its inputs come from different graph inputs ({', '.join(names)}), not a skip"
             idom_b, allowed = self.color_idom(best_bit)
-            data = [(u, t) for (u, t), c in zip(data, cols) if c >> best_bit & 1]
-            f = idom_b.get(m, self.g.inputs[best_bit])
-        result = self.classify(m, f, data, allowed)
+            inputs = [u for u, c in zip(inputs, cols) if c >> best_bit & 1]
+            f = idom_b.get(mp, best_bit)
+        result = self.classify(m, mp, f, inputs, allowed)
         if isinstance(result, str) and self.kind_of_layer(m) == LayerKind.NORM:
             return "arithmetic inside a normalization layer (its scale and shift), not a skip"
         return result
@@ -335,7 +327,7 @@ class _Finder:
             return None
         if name in self.layer_kinds:
             return self.layer_kinds[name]
-        kinds = [self.kind(n) for n in self.layer_ops().get(name, ())]
+        kinds = [_op_kind(self.g.by_id[n]) for n in self.layer_ops().get(name, ())]
         for k in opt.KIND_PRIORITY:
             if k in kinds:
                 return k
@@ -344,24 +336,27 @@ class _Finder:
     def layer_ops(self) -> dict[str, list[str]]:
         if not hasattr(self, "_layer_ops"):
             lo: dict[str, list[str]] = {}
+            by_id = self.g.by_id
             for n, name in self.op_layer.items():
-                if n in self.nodes and self.nodes[n]["kind"] == "op":
+                if n in by_id and by_id[n].kind == "op":
                     lo.setdefault(name, []).append(n)
             self._layer_ops = lo
         return self._layer_ops
 
-    def classify(self, m: str, f: str, data: list[tuple[str, str]], allowed: set[str] | None) -> Skip | str:
-        op_type = self.nodes[m]["op_type"]
+    def classify(self, m: str, mp: int, f: int, data: list[int], allowed: set[int] | None) -> Skip | str:
+        """Classify merge ``m`` (data-flow node ``mp``) with fork ``f`` and data inputs ``data``."""
+        op_type = self.nodes[mp].op_type
         fork = self.layer(f)
-        inputs = [self.chain(u, f, allowed) for u, _ in data]
+        merge = self.layer(mp)
+        inputs = [self.chain(u, f, allowed) for u in data]
 
-        def body_of(rest: list[_Input], exclude: Iterable[str]) -> list[str]:
-            nodes = self.region([i.node for i in rest], f, allowed) - set(exclude)
-            return sorted(nodes, key=lambda n: self.nodes[n]["index"])
+        def body_of(rest: list[_Input], exclude: Iterable[int]) -> list[int]:
+            # node numbers are topological: sorting them is execution order
+            return sorted(self.region([i.node for i in rest], f, allowed) - set(exclude))
 
-        def names(nodes: Iterable[str]) -> tuple[str, ...]:
+        def names(nodes: Iterable[int]) -> tuple[str, ...]:
             out: list[str] = []
-            skip = {fork, self.layer(m)}
+            skip = {fork, merge}
             for n in nodes:
                 name = self.layer(n)
                 if name not in skip and name not in out:
@@ -380,7 +375,7 @@ class _Finder:
                 body = body_of(rest, sc.chain)
                 if not self.learned_layers(body):
                     return elementwise
-                return Skip(SkipKind.IDENTITY, self.layer(m), fork, names(body), names(reversed(sc.chain)), op=m)
+                return Skip(SkipKind.IDENTITY, merge, fork, names(body), names(reversed(sc.chain)), op=m)
             reached = [i for i in inputs if i.reached]
             if not reached:
                 if not self.learned_layers(body_of(inputs, ())):
@@ -389,7 +384,7 @@ class _Finder:
             sc = min(reached, key=lambda i: (len(self.learned_layers(i.chain)), len(i.chain)))
             k_sc = len(self.learned_layers(sc.chain))
             if k_sc == 0:
-                what = ", ".join(dict.fromkeys(self.nodes[n]["op_type"] for n in reversed(sc.chain)))
+                what = ", ".join(dict.fromkeys(self.nodes[n].op_type for n in reversed(sc.chain)))
                 return f"the path from {fork} applies {what} and holds no learned layer: {fork}'s tensor does not arrive unchanged, not a skip"
             rest = [i for i in inputs if i is not sc]
             body = body_of(rest, sc.chain)
@@ -399,7 +394,7 @@ class _Finder:
                     f"parallel branches from {fork} with {k_sc} and {k_body} learned layers: "
                     "neither is a shortcut, not a skip"
                 )
-            return Skip(SkipKind.PROJECTION, self.layer(m), fork, names(body), names(reversed(sc.chain)), op=m)
+            return Skip(SkipKind.PROJECTION, merge, fork, names(body), names(reversed(sc.chain)), op=m)
 
         ok = [i for i in inputs if i.reached and all(self.passes(n, opt.UNCHANGED_KINDS) for n in i.chain)]
         if not ok and not self.learned_layers(body_of(inputs, ())):
@@ -415,7 +410,7 @@ class _Finder:
             body = body_of(rest, sc.chain)
             if not self.learned_layers(body):
                 return elementwise
-            return Skip(SkipKind.CONCAT, self.layer(m), fork, names(body), names(reversed(sc.chain)), op=m)
+            return Skip(SkipKind.CONCAT, merge, fork, names(body), names(reversed(sc.chain)), op=m)
 
         # Mul: a gate
         if not ok:
@@ -424,12 +419,17 @@ class _Finder:
         rest = [i for i in inputs if i is not sc]
         for i in rest:
             end = self.gate_end(i.node, f)
-            if self.nodes[end].get("op_type") not in opt.GATE_OPS:
+            if self.nodes[end].op_type not in opt.GATE_OPS:
                 return "the other input does not end in a sigmoid or softmax: a product, not a gate"
         body = body_of(rest, sc.chain)
         if not self.learned_layers(body):
             return f"the gating branch from {fork} holds no learned layer (an activation such as SiLU), not a skip"
-        return Skip(SkipKind.GATE, self.layer(m), fork, names(body), names(reversed(sc.chain)), op=m)
+        return Skip(SkipKind.GATE, merge, fork, names(body), names(reversed(sc.chain)), op=m)
+
+
+def _op_kind(d: Node) -> LayerKind:
+    """The kind of op ``d``."""
+    return opt.op_kind(d.op_type, bool(d.params or d.reads_params))
 
 
 __all__ = ["find_skips"]
