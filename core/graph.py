@@ -411,7 +411,7 @@ def build_graph(model: onnx.ModelProto, *, infer_shapes: bool = True) -> ModelGr
             continue
         if vi.name in g.tensors:
             raise InvalidGraphError(f"graph input {vi.name!r} is declared twice")
-        nid = _unique(f"input:{vi.name}", used_ids)
+        nid = unique_name(f"input:{vi.name}", used_ids)
         shape, dtype = types.get(vi.name, _UNKNOWN_TYPE)
         nodes.append(_io_node(nid, len(nodes), INPUT, vi.name, -1, (), (vi.name,), (), ()))
         g.inputs.append(nid)
@@ -423,7 +423,7 @@ def build_graph(model: onnx.ModelProto, *, infer_shapes: bool = True) -> ModelGr
     ops = _read_nodes(graph)
     ids: list[str] = []
     for i, op in enumerate(ops):
-        nid = _unique(op.name or f"{op.op_type}_{i}", used_ids)
+        nid = unique_name(op.name or f"{op.op_type}_{i}", used_ids)
         ids.append(nid)
         for slot, out in enumerate(op.outputs):
             if not out:
@@ -513,7 +513,7 @@ def build_graph(model: onnx.ModelProto, *, infer_shapes: bool = True) -> ModelGr
         t = g.tensors.get(vi.name)
         if t is None:
             raise InvalidGraphError(f"graph output {vi.name!r} is produced by no node, graph input or initializer")
-        nid = _unique(f"output:{vi.name}", used_ids)
+        nid = unique_name(f"output:{vi.name}", used_ids)
         shape, _ = types.get(vi.name, _UNKNOWN_TYPE)
         if t.shape is None:
             t.shape = shape
@@ -680,15 +680,21 @@ def _infer(model: onnx.ModelProto) -> onnx.ModelProto:
     return model
 
 
-def _unique(name: str, used: set[str]) -> str:
+def unique_name(name: str, used: set[str], sep: str = "__") -> str:
+    """``name``, or ``name{sep}k`` with the smallest free k; the result is added to ``used``.
+
+    >>> used = {"add"}
+    >>> unique_name("add", used, "_"), unique_name("add", used, "_")
+    ('add_1', 'add_2')
+    """
     if name not in used:
         used.add(name)
         return name
     k = 1
-    while f"{name}__{k}" in used:
+    while f"{name}{sep}{k}" in used:
         k += 1
-    used.add(f"{name}__{k}")
-    return f"{name}__{k}"
+    used.add(f"{name}{sep}{k}")
+    return f"{name}{sep}{k}"
 
 
 _DTYPES: dict[int, str] = {}

@@ -29,7 +29,7 @@ from modelmap._metadata import SEP, LayerRecord
 
 from . import ops as opt
 from .analysis import Layer, LayerKind, ModuleNode, Shape
-from .graph import CONST, DATA, INPUT, PARAM, SHAPE, ModelGraph, Node
+from .graph import CONST, DATA, INPUT, PARAM, SHAPE, ModelGraph, Node, unique_name
 from .params import node_params, record_params
 
 K = LayerKind
@@ -194,7 +194,7 @@ def group_layers(g: ModelGraph, records: Sequence[LayerRecord] | None = None, fr
             return leaf_names[ns]
         base = _leaf_base(ns, rec)
         name = base if base_count.get(base, 0) <= 1 else SEP.join(ns)
-        name = _unique(name, used, sep="#")
+        name = unique_name(name, used, sep="#")
         leaf_names[ns] = name
         return name
 
@@ -206,18 +206,18 @@ def group_layers(g: ModelGraph, records: Sequence[LayerRecord] | None = None, fr
         leaf_name(_split(r.namespace), r)
     for grp in groups:
         if not grp.fn and grp.call > 1:
-            grp.name = _unique(f"{leaf_names[grp.ns]}#{grp.call}", used, sep="#")
+            grp.name = unique_name(f"{leaf_names[grp.ns]}#{grp.call}", used, sep="#")
             grp.path = grp.ns[:-1] + (grp.ns[-1] + f"#{grp.call}",)
     for grp in groups:
         if grp.fn:
             d = grp.main
             slug = opt.op_slug(d.op_type)
             if grp.ns:
-                grp.name = _unique(f"{grp.ns[-1]}/{slug}", used)
+                grp.name = unique_name(f"{grp.ns[-1]}/{slug}", used, "_")
                 grp.path = grp.ns + (grp.name.rsplit("/", 1)[1],)
             else:
                 base = slug if annotated or not d.name else d.name
-                grp.name = _unique(base, used)
+                grp.name = unique_name(base, used, "_")
                 grp.path = (grp.name,)
 
     # one entry per layer; ops, graph inputs and graph outputs point to theirs
@@ -243,7 +243,7 @@ def group_layers(g: ModelGraph, records: Sequence[LayerRecord] | None = None, fr
             name = tname
         else:
             name = rec_names[i]
-        name = _unique(name, used)
+        name = unique_name(name, used, "_")
         order = -1.0 - (len(input_nodes) - i) * 1e-3
         e = _Entry(name, (name,), order, "Input", K.INPUT, shape=g.tensors[tname].shape)
         input_entries.append(e)
@@ -257,7 +257,7 @@ def group_layers(g: ModelGraph, records: Sequence[LayerRecord] | None = None, fr
         base = "output" if len(g.outputs) == 1 and "output" not in used else tname
         if base in used:
             base = f"output:{tname}"
-        name = _unique(base, used)
+        name = unique_name(base, used, "_")
         e = _Entry(name, (name,), end + 1 + i, "Output", K.OUTPUT, shape=g.tensors[tname].shape)
         output_entries.append(e)
         op_layer[node.id] = name
@@ -499,15 +499,6 @@ def _leaf_base(ns: tuple[str, ...], rec: LayerRecord | None) -> str:
     return rec.name if rec is not None and rec.name else ns[-1]
 
 
-def _unique(name: str, used: set[str], sep: str = "_") -> str:
-    if name not in used:
-        used.add(name)
-        return name
-    k = 1
-    while f"{name}{sep}{k}" in used:
-        k += 1
-    used.add(f"{name}{sep}{k}")
-    return f"{name}{sep}{k}"
 
 
 def _chain(chains: dict[tuple[str, ...], list[_Module]], path: tuple[str, ...]) -> list[_Module]:
