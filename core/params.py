@@ -10,7 +10,7 @@ lookup); each initializer is counted once, for the first layer that reads it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from modelmap._metadata import LayerRecord
 
@@ -50,8 +50,9 @@ def node_params(g: ModelGraph, layer_nodes: Mapping[str, Sequence[Node]]) -> tup
     """:func:`initializer_params` for layers given by their op records (:class:`Node`)."""
     inits = g.initializers
     seen: set[str] = set()
-    per_layer: dict[str, int] = {}
-    for name, ops in layer_nodes.items():
+
+    def first_reads(ops: Iterable[Node]) -> int:
+        """Values of the initializers ``ops`` read that no earlier op counted (shared weights once)."""
         total = 0
         for d in ops:
             if d.role in (SHAPE, CONST):
@@ -60,15 +61,11 @@ def node_params(g: ModelGraph, layer_nodes: Mapping[str, Sequence[Node]]) -> tup
                 if p not in seen:
                     seen.add(p)
                     total += inits[p].numel
-        per_layer[name] = total
-    grand = sum(per_layer.values())
-    for d in g.op_records:
-        if d.role in (SHAPE, CONST):
-            continue
-        for p in d.params:
-            if p not in seen:
-                seen.add(p)
-                grand += inits[p].numel
+        return total
+
+    per_layer = {name: first_reads(ops) for name, ops in layer_nodes.items()}
+    # ops in no layer still read weights the model owns
+    grand = sum(per_layer.values()) + first_reads(g.op_records)
     return per_layer, grand
 
 
