@@ -2,21 +2,24 @@
 
 :func:`analyze_onnx` builds the op graph (:mod:`.graph`) of an annotated ONNX model and
 runs the analyses (:mod:`.layers`, :mod:`.params`, :mod:`.skips`, :mod:`.blocks`); the
-result is an :class:`~.analysis.Analysis`. :mod:`.ops` is the one table of op and class
-kinds.
+result is an :class:`~.analysis.Analysis`. :mod:`.kinds` holds the vocabulary (layer, skip,
+node and edge kinds); :mod:`.ops` is the one table of ops and framework classes.
 """
 
-from .analysis import Analysis, Block, Layer, LayerKind, ModuleNode, Rejection, Skip, SkipKind
+from .analysis import Analysis, Block, Layer, ModuleNode, Rejection, Skip
 from .graph import ModelGraph, build_graph
+from .kinds import EdgeKind, LayerKind, NodeRole, SkipKind
 from .pipeline import analyze_onnx
 
 __all__ = [
     "Analysis",
     "Block",
+    "EdgeKind",
     "Layer",
     "LayerKind",
     "ModelGraph",
     "ModuleNode",
+    "NodeRole",
     "Rejection",
     "Skip",
     "SkipKind",

@@ -66,50 +66,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from .graph import ModelGraph
 
+from .kinds import LayerKind, SkipKind
+
 Shape = tuple  # tuple[int | str | None, ...]
-
-
-class LayerKind(str, enum.Enum):
-    """What a layer does, normalised across frameworks (see :mod:`modelmap.core.ops`)."""
-
-    INPUT = "input"
-    OUTPUT = "output"
-    CONV = "conv"
-    LINEAR = "linear"
-    NORM = "norm"
-    ACTIVATION = "activation"
-    POOL = "pool"
-    MERGE = "merge"
-    EMBEDDING = "embedding"
-    ATTENTION = "attention"
-    RECURRENT = "recurrent"
-    RESHAPE = "reshape"
-    IDENTITY = "identity"
-    DROPOUT = "dropout"
-    RESIZE = "resize"
-    ELEMENTWISE = "elementwise"
-    REDUCE = "reduce"
-    MATMUL = "matmul"
-    SHAPE = "shape"
-    CONSTANT = "constant"
-    CONTROL = "control"
-    MODULE = "module"
-    OTHER = "other"
-
-    def __str__(self) -> str:  # "conv", not "LayerKind.CONV"
-        return self.value
-
-
-class SkipKind(str, enum.Enum):
-    """The kinds of DESIGN.md's skip-connection table."""
-
-    IDENTITY = "identity"
-    PROJECTION = "projection"
-    CONCAT = "concat"
-    GATE = "gate"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,8 +46,11 @@ from modelmap._errors import InvalidGraphError
 from .dataflow import DataFlow
 from .ops import dtype_slot, meta_slot, value_meta_slot
 
-INPUT, OUTPUT, DATA, SHAPE, PARAM, CONST = "input", "output", "data", "shape", "param", "const"
-AUX_ROLES = frozenset({SHAPE, PARAM, CONST})
+from .kinds import AUX_ROLES, NodeRole
+
+INPUT, OUTPUT, DATA, SHAPE, PARAM, CONST = (
+    NodeRole.INPUT, NodeRole.OUTPUT, NodeRole.DATA, NodeRole.SHAPE, NodeRole.PARAM, NodeRole.CONST
+)
 _FLOAT_TYPES = frozenset(
     {
         onnx.TensorProto.FLOAT,

@@ -13,10 +13,11 @@ with its format's one function from :mod:`._escape`.
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from modelmap.core.kinds import EdgeKind
 
 from ._options import FOLD_AUTO_LAYERS, DrawOptions
 
@@ -28,30 +29,8 @@ if TYPE_CHECKING:  # pragma: no cover
 MAX_NAME = 40
 
 
-class EdgeKind(str, enum.Enum):
-    """What an arrow carries: plain data flow or the shortcut of a skip connection."""
-
-    DATA = "data"
-    IDENTITY = "identity"
-    PROJECTION = "projection"
-    CONCAT = "concat"
-    GATE = "gate"
-
-    def __str__(self) -> str:
-        return self.value
-
-    @property
-    def is_skip(self) -> bool:
-        return self is not EdgeKind.DATA
-
-
 #: How each skip kind is named in words (diagram labels, legends, ONNX doc strings).
-SKIP_WORDS = {
-    EdgeKind.IDENTITY: "identity shortcut",
-    EdgeKind.PROJECTION: "projection shortcut",
-    EdgeKind.CONCAT: "concat skip",
-    EdgeKind.GATE: "gate",
-}
+SKIP_WORDS = {kind: kind.skip.words for kind in EdgeKind if kind.skip is not None}
 
 
 @dataclass
