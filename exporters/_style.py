@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ._view import EdgeKind
+from modelmap.core.kinds import EdgeKind, LayerKind
 
 
 @dataclass(frozen=True)
@@ -39,22 +39,30 @@ EDGE_STYLES: dict[EdgeKind, EdgeStyle] = {
     EdgeKind.GATE: EdgeStyle("#9467bd", "#000000", "dotted", 3.0, "dot", "2 3"),
 }
 
-#: Fill colours of the ``detailed`` style by LayerKind value; anything else is white.
-KIND_FILL: dict[str, str] = {
-    "input": "#e8e8e8",
-    "output": "#e8e8e8",
-    "conv": "#dbe9f6",
-    "linear": "#e6dcf2",
-    "norm": "#fdf3d0",
-    "activation": "#dcf0dc",
-    "pool": "#fde2cc",
-    "merge": "#ffffff",
-    "embedding": "#f6dce9",
-    "attention": "#f9d5d3",
-    "recurrent": "#f9d5d3",
-    "reshape": "#f2f2f2",
-    "dropout": "#f2f2f2",
-    "module": "#eef2f7",
+#: Fill colours of the ``detailed`` style by layer kind; anything else is white.
+KIND_FILL: dict[LayerKind, str] = {
+    LayerKind.INPUT: "#e8e8e8",
+    LayerKind.OUTPUT: "#e8e8e8",
+    LayerKind.CONV: "#dbe9f6",
+    LayerKind.LINEAR: "#e6dcf2",
+    LayerKind.NORM: "#fdf3d0",
+    LayerKind.ACTIVATION: "#dcf0dc",
+    LayerKind.POOL: "#fde2cc",
+    LayerKind.MERGE: "#ffffff",
+    LayerKind.EMBEDDING: "#f6dce9",
+    LayerKind.ATTENTION: "#f9d5d3",
+    LayerKind.RECURRENT: "#f9d5d3",
+    LayerKind.RESHAPE: "#f2f2f2",
+    LayerKind.DROPOUT: "#f2f2f2",
+    LayerKind.MODULE: "#eef2f7",
+}
+
+
+#: Marks on boxes (``draw --diff``): mark -> (fill, border, style). Added and changed differ by
+#: border style too, so a grayscale print still tells them apart.
+MARKS: dict[str, tuple[str, str, str]] = {
+    "added": ("#b9e6b3", "#1b7d2a", "rounded,filled,bold"),
+    "changed": ("#ffd9a8", "#d35400", "rounded,filled,dashed"),
 }
 
 

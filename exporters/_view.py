@@ -51,6 +51,7 @@ class ViewNode:
     repeat: int = 1  # > 1: stands for this many repetitions of a block
     repeat_span: str = ""  # "stage2.1 ... stage2.4"
     inner_skips: tuple[EdgeKind, ...] = ()  # skips hidden inside a collapsed module
+    mark: str = ""  # a key of _style.MARKS ("added", "changed": draw --diff), "" for none
 
 
 @dataclass

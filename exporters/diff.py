@@ -1,8 +1,8 @@
 """``draw --diff``: model B drawn with the layers it adds or changes relative to A coloured.
 
-The picture is the exporters' own DOT diagram of B (:mod:`.dot`), unchanged, followed by
-one attribute statement per marked node (Graphviz applies a later statement's attributes
-to the node already declared) and a legend. Which layers are marked comes from
+The picture is the exporters' own diagram of B (:mod:`.dot`) whose boxes carry a mark
+(:attr:`~._view.ViewNode.mark`, drawn by :data:`._style.MARKS`), plus a legend. Which
+layers are marked comes from
 :meth:`modelmap.core.compare.Comparison.b_marks`: ``added`` (green, solid border) and
 ``changed`` (orange, dashed border), so a grayscale print still tells them apart. Layers
 of A that B lacks cannot be drawn in B; the legend counts them.
@@ -19,73 +19,70 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import pydot
+
 from modelmap._errors import InputError
 from modelmap._io import atomic_write
 
 from ._escape import dot_string
 from ._options import DrawOptions
+from ._style import MARKS
+from ._view import View, build_view
+from .dot import dot_text, view_to_pydot
 
 if TYPE_CHECKING:  # pragma: no cover
     from modelmap.core import Analysis
     from modelmap.core.compare import Comparison
 
 #: mark -> (fill, border, style) of a node
-MARK_LOOK: dict[str, tuple[str, str, str]] = {
-    "added": ("#b9e6b3", "#1b7d2a", "rounded,filled,bold"),
-    "changed": ("#ffd9a8", "#d35400", "rounded,filled,dashed"),
-}
+MARK_LOOK = MARKS
 FORMATS = ("dot", "svg", "png", "pdf")
 
 
 def generate_diff_dot(b: Analysis, comparison: Comparison, options: DrawOptions | None = None) -> str:
     """The DOT text of ``b`` with the marks of ``comparison`` (A compared with B)."""
-    from ._view import build_view
-    from .dot import view_to_dot
-
     options = options or DrawOptions()
     if options.fold is None:
         options = replace(options, fold=False)
-    marks = comparison.b_marks()
     view = build_view(b, options)
-    text = view_to_dot(view, options).rstrip()
-    if not text.endswith("}"):
-        raise ValueError("unexpected DOT text from the exporter")
-    extra: list[str] = []
-    counts = {"added": 0, "changed": 0}
+    counts = mark_nodes(view, comparison.b_marks())
+    g = view_to_pydot(view, options)
+    g.add_subgraph(_diff_legend(counts, len(comparison.removed)))
+    return dot_text(view, g)
+
+
+def mark_nodes(view: View, marks: dict[str, str]) -> dict[str, int]:
+    """Set each box's ``mark`` from the layers it stands for; how many boxes got each mark.
+
+    A box is ``added`` only when all of its layers are; a collapsed module that holds added
+    or changed layers next to unchanged ones is itself ``changed``.
+    """
+    counts = dict.fromkeys(MARKS, 0)
     for node in view.nodes:
         found = [marks.get(m) for m in (node.members or (node.key,))]
-        if not any(found):
-            continue
-        # a collapsed module is "added" only when all of it is new; one that holds
-        # added or changed layers next to unchanged ones is itself changed
-        mark = "added" if all(f == "added" for f in found) else "changed"
-        counts[mark] += 1
-        fill, border, style = MARK_LOOK[mark]
-        extra.append(
-            f"{node.id} [fillcolor={dot_string(fill)}, color={dot_string(border)}, penwidth=2.6, "
-            f"style={dot_string(style)}];"
-        )
-    removed = len(comparison.removed)
-    lines = [
-        "subgraph cluster_modelmap_diff {",
-        f"label={dot_string('compared with A')};",
-        f"style={dot_string('rounded')};",
-        f"color={dot_string('#9aa5b1')};",
-        "fontsize=10;",
-    ]
-    for i, mark in enumerate(("added", "changed")):
-        fill, border, style = MARK_LOOK[mark]
-        label = f"{mark} in B ({counts[mark]})"
-        lines.append(
-            f"diff_legend_{i} [label={dot_string(label)}, fillcolor={dot_string(fill)}, color={dot_string(border)}, "
-            f"penwidth=2.6, style={dot_string(style)}, shape=box];"
-        )
-    lines.append(
-        f"diff_legend_2 [label={dot_string(f'{removed} unit(s) of A not in B')}, shape=plaintext, style={dot_string('')}];"
+        if any(found):
+            node.mark = "added" if all(f == "added" for f in found) else "changed"
+            counts[node.mark] += 1
+    return counts
+
+
+def _diff_legend(counts: dict[str, int], removed: int) -> pydot.Cluster:
+    legend = pydot.Cluster(
+        "modelmap_diff", label=dot_string("compared with A"), style=dot_string("rounded"),
+        color=dot_string("#9aa5b1"), fontsize="10",
     )
-    lines.append("diff_legend_0 -> diff_legend_1 -> diff_legend_2 [style=invis];")
-    lines.append("}")
-    return text[:-1] + "\n".join(extra + lines) + "\n}\n"
+    for i, mark in enumerate(MARKS):
+        fill, border, style = MARKS[mark]
+        legend.add_node(pydot.Node(
+            f"diff_legend_{i}", label=dot_string(f"{mark} in B ({counts[mark]})"), fillcolor=dot_string(fill),
+            color=dot_string(border), penwidth="2.6", style=dot_string(style), shape="box",
+        ))
+    legend.add_node(pydot.Node(
+        "diff_legend_2", label=dot_string(f"{removed} unit(s) of A not in B"), shape="plaintext", style=dot_string("")
+    ))
+    legend.add_edge(pydot.Edge("diff_legend_0", "diff_legend_1", style="invis"))
+    legend.add_edge(pydot.Edge("diff_legend_1", "diff_legend_2", style="invis"))
+    return legend
 
 
 def generate_diff(b: Analysis, comparison: Comparison, fmt: str, options: DrawOptions | None = None) -> str | bytes:
@@ -126,4 +123,4 @@ def write_diff(
     return [atomic_write(path, data)]
 
 
-__all__ = ["FORMATS", "MARK_LOOK", "diff_format", "generate_diff", "generate_diff_dot", "write_diff"]
+__all__ = ["FORMATS", "MARK_LOOK", "diff_format", "generate_diff", "generate_diff_dot", "mark_nodes", "write_diff"]

@@ -14,17 +14,20 @@ ids (``n0``, ``cluster_c0``, ``legend_0a``) are generated, never taken from name
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pydot
 
+from modelmap.core.kinds import EdgeKind, LayerKind
+
 from ._escape import dot_string
 from ._options import DrawOptions
-from ._style import EDGE_STYLES, KIND_FILL, LOOKS, Look
+from ._style import EDGE_STYLES, KIND_FILL, LOOKS, MARKS, Look
 from ._view import (
-    EdgeKind,
     View,
     ViewCluster,
+    ViewEdge,
+    ViewNode,
     build_view,
     cluster_label,
     display_name,
@@ -45,8 +48,35 @@ def generate_dot(analysis: Analysis, options: DrawOptions | None = None) -> str:
 
 def view_to_dot(view: View, options: DrawOptions) -> str:
     """Lay a :class:`~._view.View` out as DOT text."""
+    return dot_text(view, view_to_pydot(view, options))
+
+
+def dot_text(view: View, g: pydot.Dot) -> str:
+    """``g`` as DOT text, after the view's notes (what was folded or collapsed) as comments."""
+    # quoted, so no newline ends a comment early
+    return "".join(f"// {dot_string(note)}\n" for note in view.notes) + g.to_string()
+
+
+def view_to_pydot(view: View, options: DrawOptions) -> pydot.Dot:
+    """The view as a pydot graph: clusters, boxes (styled by kind and mark), edges, legend."""
     look = LOOKS[options.style]
     paper = options.style == "paper"
+    g = _graph(view, look, paper)
+    containers: dict[str, pydot.Dot | pydot.Subgraph] = {"": g}
+    for cluster in view.root.children:
+        _add_cluster(g, cluster, containers, look, paper)
+    where = {nid: c.id for c in view.clusters() for nid in c.nodes}
+    for node in view.nodes:
+        containers[where.get(node.id, "")].add_node(pydot.Node(node.id, **_node_attrs(node, options, look, paper)))
+    for edge in view.edges:
+        g.add_edge(pydot.Edge(edge.src, edge.dst, **_edge_attrs(edge, look, paper)))
+    if options.legend and view.skip_kinds:
+        _legend(g, view, look, paper)
+    return g
+
+
+def _graph(view: View, look: Look, paper: bool) -> pydot.Dot:
+    """The top-level graph with the style's defaults for graph, nodes and edges."""
     g = pydot.Dot("modelmap", graph_type="digraph", strict=False)
     g.set_graph_defaults(
         rankdir=view.direction,
@@ -72,65 +102,65 @@ def view_to_dot(view: View, options: DrawOptions) -> str:
         margin=dot_string("0.10,0.04"),
         height="0.3",
     )
+    data = EDGE_STYLES[EdgeKind.DATA]
     g.set_edge_defaults(
         fontname=dot_string(look.font),
         fontsize=str(look.font_size - 1),
-        color=dot_string(EDGE_STYLES[EdgeKind.DATA].gray if paper else EDGE_STYLES[EdgeKind.DATA].colour),
+        color=dot_string(data.gray if paper else data.colour),
         arrowsize="0.6",
         penwidth=str(look.pen),
     )
-    containers = {"": g}
+    return g
 
-    def add_cluster(parent: pydot.Dot | pydot.Subgraph, cluster: ViewCluster) -> None:
-        sub = pydot.Cluster(
-            cluster.id,
-            label=dot_string(cluster_label(cluster, look.show_names)),
-            tooltip=dot_string("/".join(s for s in cluster.key if not s.startswith("\x00")) or cluster.name),
-            style=dot_string("rounded,bold" if cluster.repeat > 1 else ("rounded,dashed" if paper else "rounded")),
-            color=dot_string("#333333" if cluster.repeat > 1 else look.cluster_colour),
-            fontsize=str(look.cluster_font_size),
-            fontcolor=dot_string("#000000" if cluster.repeat > 1 or paper else "#52606d"),
-            labeljust="l",
-            penwidth=str(1.6 if cluster.repeat > 1 else look.pen),
-        )
-        parent.add_subgraph(sub)
-        containers[cluster.id] = sub
-        for child in cluster.children:
-            add_cluster(sub, child)
 
-    for cluster in view.root.children:
-        add_cluster(g, cluster)
-    where = {nid: c.id for c in view.clusters() for nid in c.nodes}
+def _add_cluster(
+    parent: pydot.Dot | pydot.Subgraph, cluster: ViewCluster, containers: dict[str, Any], look: Look, paper: bool
+) -> None:
+    """``cluster`` and its descendants as nested ``cluster_`` subgraphs, registered in ``containers``."""
+    repeated = cluster.repeat > 1
+    sub = pydot.Cluster(
+        cluster.id,
+        label=dot_string(cluster_label(cluster, look.show_names)),
+        tooltip=dot_string("/".join(s for s in cluster.key if not s.startswith("\x00")) or cluster.name),
+        style=dot_string("rounded,bold" if repeated else ("rounded,dashed" if paper else "rounded")),
+        color=dot_string("#333333" if repeated else look.cluster_colour),
+        fontsize=str(look.cluster_font_size),
+        fontcolor=dot_string("#000000" if repeated or paper else "#52606d"),
+        labeljust="l",
+        penwidth=str(1.6 if repeated else look.pen),
+    )
+    parent.add_subgraph(sub)
+    containers[cluster.id] = sub
+    for child in cluster.children:
+        _add_cluster(sub, child, containers, look, paper)
 
-    for node in view.nodes:
-        attrs = {"label": dot_string(node_label(node, options, look.show_names)), "tooltip": dot_string(node_tooltip(node))}
-        symbol = merge_symbol(node)
-        if symbol in ("+", "\u00d7") and not node.repeat > 1:
-            attrs.update(shape="circle", label=dot_string(symbol), width="0.3", fixedsize="true",
-                         fontsize=str(look.font_size + 3))
-        elif node.kind in ("input", "output"):
-            attrs.update(shape="box", style=dot_string("rounded,filled" if not paper else "rounded"))
-        if look.filled:
-            attrs["fillcolor"] = dot_string(KIND_FILL.get(node.kind, "#ffffff"))
-        if node.repeat > 1:
-            attrs["penwidth"] = str(look.pen * 2.2)
-        containers[where.get(node.id, "")].add_node(pydot.Node(node.id, **attrs))
 
-    for edge in view.edges:
-        attrs: dict[str, str] = {}
-        if edge.kind.is_skip:
-            st = EDGE_STYLES[edge.kind]
-            colour = st.gray if paper else st.colour
-            attrs.update(style=st.dot_style, color=dot_string(colour), penwidth=str(st.width), arrowhead=st.arrowhead)
-            if edge.label and look.edge_labels:
-                attrs.update(label=dot_string(edge.label), fontcolor=dot_string(colour))
-        g.add_edge(pydot.Edge(edge.src, edge.dst, **attrs))
+def _node_attrs(node: ViewNode, options: DrawOptions, look: Look, paper: bool) -> dict[str, str]:
+    attrs = {"label": dot_string(node_label(node, options, look.show_names)), "tooltip": dot_string(node_tooltip(node))}
+    symbol = merge_symbol(node)
+    if symbol in ("+", "\u00d7") and not node.repeat > 1:
+        attrs.update(shape="circle", label=dot_string(symbol), width="0.3", fixedsize="true", fontsize=str(look.font_size + 3))
+    elif node.kind in (LayerKind.INPUT, LayerKind.OUTPUT):
+        attrs.update(shape="box", style=dot_string("rounded,filled" if not paper else "rounded"))
+    if look.filled:
+        attrs["fillcolor"] = dot_string(KIND_FILL.get(node.kind, "#ffffff"))
+    if node.repeat > 1:
+        attrs["penwidth"] = str(look.pen * 2.2)
+    if node.mark:
+        fill, border, style = MARKS[node.mark]
+        attrs.update(fillcolor=dot_string(fill), color=dot_string(border), penwidth="2.6", style=dot_string(style))
+    return attrs
 
-    if options.legend and view.skip_kinds:
-        _legend(g, view, look, paper)
-    text = g.to_string()
-    # notes (what was folded or collapsed) as comments; quoted, so no newline ends one early
-    return "".join(f"// {dot_string(note)}\n" for note in view.notes) + text
+
+def _edge_attrs(edge: ViewEdge, look: Look, paper: bool) -> dict[str, str]:
+    if not edge.kind.is_skip:
+        return {}
+    st = EDGE_STYLES[edge.kind]
+    colour = st.gray if paper else st.colour
+    attrs = {"style": st.dot_style, "color": dot_string(colour), "penwidth": str(st.width), "arrowhead": st.arrowhead}
+    if edge.label and look.edge_labels:
+        attrs.update(label=dot_string(edge.label), fontcolor=dot_string(colour))
+    return attrs
 
 
 def _legend(g: pydot.Dot, view: View, look: Look, paper: bool) -> None:
@@ -158,4 +188,4 @@ def _legend(g: pydot.Dot, view: View, look: Look, paper: bool) -> None:
     g.add_subgraph(legend)
 
 
-__all__ = ["generate_dot", "view_to_dot"]
+__all__ = ["dot_text", "generate_dot", "view_to_dot", "view_to_pydot"]

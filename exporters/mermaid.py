@@ -17,10 +17,12 @@ import warnings
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from modelmap.core.kinds import LayerKind
+
 from ._base import DrawingWarning
 from ._escape import mermaid_string
 from ._options import DrawOptions
-from ._style import EDGE_STYLES, KIND_FILL, LOOKS
+from ._style import EDGE_STYLES, KIND_FILL, LOOKS, Look
 from ._view import (
     EdgeKind,
     View,
@@ -109,7 +111,7 @@ def _first(view: View, n: int) -> View:
     nodes = list(kept)
     edges = [e for e in view.edges if e.src in ids and e.dst in ids]
     if rest:
-        more = ViewNode(id="more", key="", name=f"\u2026 {rest} more not shown", path=(), type="", kind="other", params=0, shape=None)
+        more = ViewNode(id="more", key="", name=f"\u2026 {rest} more not shown", path=(), type="", kind=LayerKind.OTHER, params=0, shape=None)
         nodes.append(more)
         edges.append(ViewEdge(kept[-1].id, "more"))
     root = _prune(view.root, ids | {"more"})
@@ -130,76 +132,92 @@ def view_to_mermaid(view: View, options: DrawOptions) -> str:
     """Lay a :class:`~._view.View` out as Mermaid ``flowchart`` text."""
     look = LOOKS[options.style]
     paper = options.style == "paper"
-    by_id = {n.id: n for n in view.nodes}
-    out: list[str] = []
-    out.append("---")
-    out.append("config:")
-    out.append("  theme: neutral" if paper else "  theme: default")
-    out.append("  flowchart:")
-    out.append("    curve: basis")
+    out = _header(view, paper)
+    out += _boxes(view, options, look)
+    links: dict[EdgeKind, list[int]] = {}
+    for n, edge in enumerate(view.edges):
+        label = f"|{mermaid_string(edge.label)}|" if edge.label and look.edge_labels else ""
+        out.append(f"  {edge.src} {_ARROWS[edge.kind]}{label} {edge.dst}")
+        if edge.kind.is_skip:
+            links.setdefault(edge.kind, []).append(n)
+    if options.legend and view.skip_kinds:
+        out += _legend(view, links, len(view.edges))
+    out += _link_styles(links, paper)
+    out += _node_classes(view, look)
+    return "\n".join(out) + "\n"
+
+
+def _header(view: View, paper: bool) -> list[str]:
+    """The front matter (theme, font), the title and notes as comments, the flowchart line."""
+    out = ["---", "config:", "  theme: neutral" if paper else "  theme: default", "  flowchart:", "    curve: basis"]
     if paper:
-        out.append("  themeVariables:")
-        out.append("    fontFamily: \"Times New Roman, Times, serif\"")
+        out += ["  themeVariables:", '    fontFamily: "Times New Roman, Times, serif"']
     out.append("---")
     # comments carry the title and notes; escaped, so no newline can end one early
     out.append("%% modelmap diagram of " + mermaid_string(view.title or "model"))
-    for note in view.notes:
-        out.append("%% " + mermaid_string(note))
+    out += ["%% " + mermaid_string(note) for note in view.notes]
     out.append(f"flowchart {view.direction}")
+    return out
+
+
+def _boxes(view: View, options: DrawOptions, look: Look) -> list[str]:
+    """Every node, nested in the subgraphs of its clusters."""
+    by_id = {n.id: n for n in view.nodes}
+    out: list[str] = []
 
     def node_line(node: ViewNode, indent: str) -> str:
         label = mermaid_string(node_label(node, options, look.show_names))
         symbol = merge_symbol(node)
         if symbol in ("+", "\u00d7") and node.repeat == 1:
             return f"{indent}{node.id}(({mermaid_string(symbol)}))"
-        if node.kind in ("input", "output"):
+        if node.kind in (LayerKind.INPUT, LayerKind.OUTPUT):
             return f"{indent}{node.id}([{label}])"
         return f"{indent}{node.id}({label})"
 
     def emit(cluster: ViewCluster, indent: str) -> None:
         out.append(f"{indent}subgraph {cluster.id}[{mermaid_string(cluster_label(cluster, look.show_names))}]")
         out.append(f"{indent}  direction {view.direction}")
-        for nid in cluster.nodes:
-            out.append(node_line(by_id[nid], indent + "  "))
+        out.extend(node_line(by_id[nid], indent + "  ") for nid in cluster.nodes)
         for child in cluster.children:
             emit(child, indent + "  ")
         out.append(f"{indent}end")
 
-    for nid in view.root.nodes:
-        out.append(node_line(by_id[nid], "  "))
+    out.extend(node_line(by_id[nid], "  ") for nid in view.root.nodes)
     for cluster in view.root.children:
         emit(cluster, "  ")
+    return out
 
-    links: dict[EdgeKind, list[int]] = {}
-    n_links = 0
-    for edge in view.edges:
-        arrow = _ARROWS[edge.kind]
-        label = f"|{mermaid_string(edge.label)}|" if edge.label and look.edge_labels else ""
-        out.append(f"  {edge.src} {arrow}{label} {edge.dst}")
-        if edge.kind.is_skip:
-            links.setdefault(edge.kind, []).append(n_links)
-        n_links += 1
-    if options.legend and view.skip_kinds:
-        out.append(f"  subgraph legend[{mermaid_string('skip connections')}]")
-        out.append("    direction LR")
-        for i, kind in enumerate(view.skip_kinds):
-            out.append(f"    lg{i}a[{mermaid_string(' ')}] {_ARROWS[kind]}|{mermaid_string(kind.value)}| lg{i}b[{mermaid_string(' ')}]")
-            links.setdefault(kind, []).append(n_links)
-            n_links += 1
-        out.append("  end")
-        out.append("  classDef legend fill:transparent,stroke:transparent")
-        out.append(f"  class {','.join(f'lg{i}a,lg{i}b' for i in range(len(view.skip_kinds)))} legend")
 
+def _legend(view: View, links: dict[EdgeKind, list[int]], first_link: int) -> list[str]:
+    """A subgraph with one sample arrow per skip kind drawn (its links join ``links``)."""
+    out = [f"  subgraph legend[{mermaid_string('skip connections')}]", "    direction LR"]
+    blank = mermaid_string(" ")
+    for i, kind in enumerate(view.skip_kinds):
+        out.append(f"    lg{i}a[{blank}] {_ARROWS[kind]}|{mermaid_string(kind.value)}| lg{i}b[{blank}]")
+        links.setdefault(kind, []).append(first_link + i)
+    out += ["  end", "  classDef legend fill:transparent,stroke:transparent"]
+    out.append(f"  class {','.join(f'lg{i}a,lg{i}b' for i in range(len(view.skip_kinds)))} legend")
+    return out
+
+
+def _link_styles(links: dict[EdgeKind, list[int]], paper: bool) -> list[str]:
+    out = []
     for kind, idx in links.items():
         st = EDGE_STYLES[kind]
         colour = st.gray if paper else st.colour
         dash = f",stroke-dasharray:{st.dasharray}" if st.dasharray else ""
         out.append(f"  linkStyle {','.join(map(str, idx))} stroke:{colour},stroke-width:{st.width:g}px,color:{colour}{dash}")
+    return out
+
+
+def _node_classes(view: View, look: Look) -> list[str]:
+    """Fills by layer kind (or plain boxes), and thick borders for folded blocks."""
+    out = []
     if look.filled:
         used: dict[str, list[str]] = {}
         for node in view.nodes:
             if node.kind in KIND_FILL:
-                used.setdefault(node.kind, []).append(node.id)
+                used.setdefault(str(node.kind), []).append(node.id)
         for kind, ids in used.items():
             out.append(f"  classDef k_{kind} fill:{KIND_FILL[kind]},stroke:{look.node_border},color:#000")
             out.append(f"  class {','.join(ids)} k_{kind}")
@@ -207,12 +225,9 @@ def view_to_mermaid(view: View, options: DrawOptions) -> str:
         out.append(f"  classDef default fill:#fff,stroke:{look.node_border},color:#000")
     folded = [n.id for n in view.nodes if n.repeat > 1]
     if folded:
-        out.append("  classDef folded stroke-width:3px")
-        out.append(f"  class {','.join(folded)} folded")
-    repeated = [c.id for c in view.clusters() if c.repeat > 1]
-    for cid in repeated:
-        out.append(f"  style {cid} stroke-width:3px")
-    return "\n".join(out) + "\n"
+        out += ["  classDef folded stroke-width:3px", f"  class {','.join(folded)} folded"]
+    out += [f"  style {c.id} stroke-width:3px" for c in view.clusters() if c.repeat > 1]
+    return out
 
 
 _ARROWS = {

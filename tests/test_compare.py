@@ -272,7 +272,8 @@ def test_draw_diff_colours_the_layers_b_adds(small_files: dict[str, Path], tmp_p
     marked = [line for line in dot.splitlines() if added_fill in line and line.startswith("n")]
     assert len(marked) == 1  # the Add
     node_id = marked[0].split()[0]
-    assert f"{node_id} [" in dot.split(marked[0])[0]  # declared earlier by the exporter's own diagram
+    assert sum(line.startswith(f"{node_id} [") for line in dot.splitlines()) == 1  # the box itself is marked, once
+    assert "shape=circle" in marked[0]  # drawn as the merge it is, only coloured
     assert "added in B (1)" in dot and "changed in B (0)" in dot
     svg = tmp_path / "diff.svg"
     assert cli("draw", "--diff", str(small_files["plain"]), str(small_files["res"]), "-o", str(svg)).returncode == 0
