@@ -17,23 +17,13 @@ import warnings
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from modelmap.core.kinds import LayerKind
+from modelmap.core.kinds import EdgeKind, LayerKind
 
 from ._base import DrawingWarning
 from ._escape import mermaid_string
 from ._options import DrawOptions
 from ._style import EDGE_STYLES, KIND_FILL, LOOKS, Look
-from ._view import (
-    EdgeKind,
-    View,
-    ViewCluster,
-    ViewEdge,
-    ViewNode,
-    build_view,
-    cluster_label,
-    merge_symbol,
-    node_label,
-)
+from ._view import View, ViewCluster, ViewEdge, ViewNode, build_view, cluster_label, merge_symbol, node_label
 
 if TYPE_CHECKING:  # pragma: no cover
     from modelmap.core import Analysis
