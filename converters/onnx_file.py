@@ -18,7 +18,7 @@ from modelmap import _metadata as md
 from modelmap._errors import ModelLoadError, ModelNotFoundError
 
 from ._base import ConvertOptions, path_of
-from .pytorch import SCOPES_KEY, annotate_from_scopes
+from ._torch_scopes import SCOPES_KEY, annotate_from_scopes
 
 
 def namespace_from_node_names(model: onnx.ModelProto) -> None:
