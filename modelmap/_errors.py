@@ -101,17 +101,3 @@ def one_line(error: object, limit: int | None = 500, *, first_line: bool = False
     if typed:
         text = f"{type(error).__name__}: {text}" if text else type(error).__name__
     return text if limit is None or len(text) <= limit else text[: limit - 3] + "..."
-
-
-__all__ = [
-    "ModelmapError",
-    "InputError",
-    "ModelNotFoundError",
-    "ModelLoadError",
-    "UnsupportedModelError",
-    "FactoryError",
-    "MissingInputError",
-    "ConversionError",
-    "InvalidGraphError",
-    "MissingDependencyError",
-]

@@ -19,6 +19,7 @@ import onnx
 import pytest
 from modelmap.converters import ConvertOptions, convert
 from modelmap.converters._base import quiet
+from modelmap.converters._neighbours import place_by_neighbours
 from onnx import helper
 
 from modelmap import _metadata as md
@@ -621,6 +622,21 @@ def test_fill_from_neighbours_uses_the_readers_common_namespace() -> None:
     tscopes.fill_from_neighbours(model)
     assert md.node_namespace(model.graph.node[1]) == (("enc", "enc.attn"), ("Encoder", "Attention"))
     assert node_levels(model.graph.node[4]) == ((), ())  # annotated, as the model's own
+
+
+def test_neighbour_placement_follows_consumers_then_producers() -> None:
+    """A chain of new nodes follows the node it feeds; a node feeding only an output, its producer."""
+    nodes = [
+        helper.make_node("Relu", ["x"], ["a"], name="a"),
+        helper.make_node("Neg", ["a"], ["n1"], name="n1"),
+        helper.make_node("Neg", ["n1"], ["n2"], name="n2"),
+        helper.make_node("Relu", ["n2"], ["q"], name="q"),
+        helper.make_node("Neg", ["q"], ["out"], name="tail"),
+        helper.make_node("Constant", [], ["c"], name="lonely", value_float=1.0),
+    ]
+    graph = helper.make_graph(nodes, "g", [], [])
+    found = [("enc",), None, None, ("enc", "enc.q"), None, None]
+    assert place_by_neighbours(graph, found) == [("enc",), ("enc", "enc.q"), ("enc", "enc.q"), ("enc", "enc.q"), ("enc", "enc.q"), ()]
 
 
 def test_a_plain_dynamo_onnx_file_gets_its_namespaces(tmp_path: Path) -> None:
