@@ -5,16 +5,10 @@ inside a tokenised trace (see :mod:`._keras_layers`) is named like
 ``mmL0000_1/mmL0004_1/FusedBatchNormV3``; its namespace is the path of the deepest
 layer token in that name. Nodes tf2onnx invents while rewriting (``Transpose__14``
 for a layout change, the ``MatMul``/``Reshape`` expansion of an ``Einsum``) carry no
-scope at all and are placed by :func:`infer_missing`:
-
-1. a node reading a weight whose initializer name carries a layer token belongs
-   to that layer;
-2. otherwise it belongs where its consumers are (the longest common namespace
-   prefix of all of them): a layout ``Transpose`` in front of ``Flatten`` is part
-   of the Flatten, the shape arithmetic of an attention ``Einsum`` is part of the
-   attention layer;
-3. a node with no consumer in the graph (feeding only graph outputs) goes with
-   its producers; what is left belongs to the model itself (empty namespace).
+scope at all and are placed by :func:`infer_missing`: a node reading a weight whose
+initializer name carries a layer token belongs to that layer; any other goes where
+its neighbours are (:mod:`._neighbours`: its consumers, else its producers, else the
+model itself).
 
 Finally :func:`rename_to_display` rewrites node, tensor and initializer names
 from tokens to the layers' real names (``conv2d/BiasAdd``), dropping the root
@@ -23,16 +17,15 @@ model's token, so Netron shows what ``model.summary()`` shows.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 
 import onnx
 
 from modelmap import _metadata as md
 
 from ._keras_layers import LayerTable
+from ._neighbours import Namespace, place_by_neighbours
 
-Namespace = tuple[str, ...]
 Resolver = Callable[[str], "Namespace | None"]
 
 
@@ -60,26 +53,6 @@ def namespace_of_name(name: str, table: LayerTable) -> Namespace | None:
     return found
 
 
-def _consumers(graph: onnx.GraphProto) -> dict[str, list[int]]:
-    users: dict[str, list[int]] = {}
-    for i, node in enumerate(graph.node):
-        for name in node.input:
-            if name:
-                users.setdefault(name, []).append(i)
-    return users
-
-
-def _producers(graph: onnx.GraphProto) -> dict[str, int]:
-    return {out: i for i, node in enumerate(graph.node) for out in node.output if out}
-
-
-def _common(namespaces: Iterable[Namespace]) -> Namespace | None:
-    items = list(namespaces)
-    if not items:
-        return None
-    return tuple(os.path.commonprefix(items))
-
-
 def infer_missing(graph: onnx.GraphProto, found: list[Namespace | None], resolve: Resolver) -> list[Namespace]:
     """Place the nodes whose names carry no layer token (rules in the module docstring).
 
@@ -98,21 +71,8 @@ def infer_missing(graph: onnx.GraphProto, found: list[Namespace | None], resolve
         A namespace for every node.
     """
     initializers = {init.name for init in graph.initializer}
-    result = list(found)
-    for i, node in enumerate(graph.node):
-        if result[i] is None:
-            result[i] = _from_weights(node, initializers, resolve)
-    users = _consumers(graph)
-    for i in reversed(range(len(graph.node))):
-        if result[i] is None:
-            consumer_ns = [result[j] for out in graph.node[i].output for j in users.get(out, ())]
-            result[i] = _common(ns for ns in consumer_ns if ns is not None)
-    made_by = _producers(graph)
-    for i, node in enumerate(graph.node):
-        if result[i] is None:
-            producer_ns = [result[made_by[name]] for name in node.input if name in made_by]
-            result[i] = _common(ns for ns in producer_ns if ns is not None) or ()
-    return [ns if ns is not None else () for ns in result]
+    by_weights = [ns if ns is not None else _from_weights(node, initializers, resolve) for ns, node in zip(found, graph.node)]
+    return place_by_neighbours(graph, by_weights)
 
 
 def _from_weights(node: onnx.NodeProto, initializers: set[str], resolve: Resolver) -> Namespace | None:

@@ -34,14 +34,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import onnx
 
-from modelmap._errors import ConversionError, MissingInputError
+from modelmap._errors import ConversionError, MissingInputError, one_line
 
 from ._base import ConvertOptions, quiet
 from ._keras_layers import LayerTable, tokens_as_names
@@ -331,15 +330,9 @@ def trace_to_onnx(keras: Any, tf: Any, model: Any, signature: Sequence[Any], tab
     raise ConversionError(f"tf2onnx could not convert Keras model {name!r}: {cause}") from error
 
 
-_ANSI = re.compile(r"\x1b\[[0-9;]*m")
-
-
 def describe_error(e: BaseException, limit: int = 300) -> str:
     """``Type: message`` on one line: ANSI colours and Keras' argument dump removed."""
-    text = _ANSI.sub("", str(e)).split("Arguments received by")[0]
-    text = " ".join(text.split()) or "(no message)"
-    if len(text) > limit:
-        text = text[: limit - 3] + "..."
+    text = one_line(str(e).split("Arguments received by")[0], limit) or "(no message)"
     return f"{type(e).__name__}: {text}"
 
 

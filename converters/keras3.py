@@ -32,7 +32,14 @@ from typing import Any
 import onnx
 
 from modelmap import _metadata as md
-from modelmap._errors import ConversionError, MissingDependencyError, ModelLoadError, ModelNotFoundError, UnsupportedModelError
+from modelmap._errors import (
+    ConversionError,
+    MissingDependencyError,
+    ModelLoadError,
+    ModelNotFoundError,
+    UnsupportedModelError,
+    one_line,
+)
 
 from ._base import ConvertOptions, path_of, prepare_environment, quiet, require, step, type_modules
 from ._keras_annotate import annotate, namespace_of_name, rename_to_display
@@ -107,7 +114,7 @@ def _is_hdf5(path: Path) -> bool:
 
 
 def _load_problem(e: BaseException) -> str:
-    text = " ".join(str(e).split())
+    text = one_line(e, None)
     if "lambda" in text.lower() and "safe_mode" in text:
         return (
             "holds a Lambda layer (Python code); modelmap does not run code from model files. "
@@ -119,11 +126,7 @@ def _load_problem(e: BaseException) -> str:
             f"uses the custom class {missing.group(1)!r}, which is not registered with Keras; "
             "pass the model through a module:factory that imports it instead"
         )
-    return f"cannot be read as a Keras model ({type(e).__name__}: {_shorten(text)})"
-
-
-def _shorten(text: str, limit: int = 200) -> str:
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    return f"cannot be read as a Keras model ({type(e).__name__}: {one_line(text, 200)})"
 
 
 def convert_keras_model(keras: Any, tf: Any, model: Any, example_input: Any, options: ConvertOptions) -> onnx.ModelProto:

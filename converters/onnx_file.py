@@ -2,7 +2,7 @@
 
 ONNX files carry whatever hierarchy their producer left: modelmap's own
 ``namespace`` metadata is kept; the torch dynamo exporter's ``pkg.torch.onnx.name_scopes``
-are parsed as the PyTorch converter does; otherwise ``/``-paths in node
+are parsed by :mod:`._torch_scopes`, as the PyTorch converter does (no torch needed); otherwise ``/``-paths in node
 names (the TorchScript exporter's ``/layer1/layer1.0/conv1/Conv``) become the
 namespace; otherwise the graph stays op level.
 """
@@ -18,7 +18,7 @@ from modelmap import _metadata as md
 from modelmap._errors import ModelLoadError, ModelNotFoundError
 
 from ._base import ConvertOptions, path_of
-from .pytorch import SCOPES_KEY, annotate_from_scopes
+from ._torch_scopes import SCOPES_KEY, annotate_from_scopes
 
 
 def namespace_from_node_names(model: onnx.ModelProto) -> None:

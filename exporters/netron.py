@@ -127,14 +127,6 @@ def summary(analysis: Analysis) -> dict[str, str]:
     }
 
 
-def _set_prop(props: Any, key: str, value: str) -> None:
-    for p in props:
-        if p.key == key:
-            p.value = value
-            return
-    props.add(key=key, value=value)
-
-
 def _op_ids(analysis: Analysis, model: onnx.ModelProto) -> list[str | None]:
     """The core's op id of each node of ``model`` (found through the tensor it produces)."""
     tensors = analysis.graph.tensors
@@ -214,17 +206,17 @@ def netron_model(analysis: Analysis) -> onnx.ModelProto:
 
         words = [f"{node.op_type} of " + (f"layer {layer.name} ({layer.type})" if layer is not None else "the model")]
         if layer is not None:
-            _set_prop(node.metadata_props, LAYER, layer.name)
-            _set_prop(node.metadata_props, LAYER_TYPE, layer.type)
+            md.set_prop(node.metadata_props, LAYER, layer.name)
+            md.set_prop(node.metadata_props, LAYER_TYPE, layer.type)
             roles = skips.get(layer.name, [])
             if roles:
                 text = "; ".join(r.words() for r in roles)
-                _set_prop(node.metadata_props, SKIP, text)
+                md.set_prop(node.metadata_props, SKIP, text)
                 words.append(text)
             member = blocks.get(layer.name, [])
             if member:
                 text = "; ".join(member)
-                _set_prop(node.metadata_props, BLOCK, text)
+                md.set_prop(node.metadata_props, BLOCK, text)
                 words.append("repetition " + text)
         node.doc_string = ". ".join(w[0].upper() + w[1:] for w in words) + "."
     # names must stay unique even where a stem collides with a suffixed one
@@ -232,7 +224,7 @@ def netron_model(analysis: Analysis) -> onnx.ModelProto:
 
     facts = summary(analysis)
     for key, value in facts.items():
-        _set_prop(model.metadata_props, f"{SUMMARY}.{key}", value)
+        md.set_prop(model.metadata_props, f"{SUMMARY}.{key}", value)
     doc = (
         f"{facts['framework']} model via {facts['converter'] or 'onnx'}: {facts['layers']} layers, "
         f"{int(facts['params']):,} parameters, {facts['ops']} ONNX ops; skip connections: {facts['skips']}; "

@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from . import __version__
-from ._errors import InputError, MissingDependencyError, ModelmapError
+from ._errors import InputError, MissingDependencyError, ModelmapError, one_line
 
 
 def parse_shapes(ctx: Any, param: Any, values: tuple[str, ...]) -> tuple[tuple[int, ...], ...] | None:
@@ -48,12 +48,12 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
         except (InputError, MissingDependencyError) as e:
             if verbose:
                 traceback.print_exc()
-            click.echo(f"modelmap: error: {_one_line(e)}", err=True)
+            click.echo(f"modelmap: error: {one_line(e)}", err=True)
             sys.exit(2)
         except ModelmapError as e:
             if verbose:
                 traceback.print_exc()
-            click.echo(f"modelmap: error: {_one_line(e)}", err=True)
+            click.echo(f"modelmap: error: {one_line(e)}", err=True)
             sys.exit(1)
         except click.ClickException:
             raise
@@ -64,17 +64,12 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
             if verbose:
                 traceback.print_exc()
             click.echo(
-                f"modelmap: internal error: {type(e).__name__}: {_one_line(e)} (run with --verbose for the traceback)",
+                f"modelmap: internal error: {type(e).__name__}: {one_line(e)} (run with --verbose for the traceback)",
                 err=True,
             )
             sys.exit(1)
 
     return wrapper
-
-
-def _one_line(e: BaseException) -> str:
-    text = " ".join(str(e).split())
-    return text if len(text) <= 500 else text[:497] + "..."
 
 
 verbose_option = click.option("--verbose", "-v", is_flag=True, help="Show tracebacks and the exporters' own output.")
@@ -159,7 +154,7 @@ def draw(
             written = _api.draw(model, output, options=options, format=fmt, input_shape=input_shape, verbose=verbose)
     for w in caught:
         if issubclass(w.category, DrawingWarning):
-            click.echo(f"modelmap: warning: {_one_line(w.message)}", err=True)  # type: ignore[arg-type]
+            click.echo(f"modelmap: warning: {one_line(w.message)}", err=True)
         elif verbose:
             warnings.showwarning(w.message, w.category, w.filename, w.lineno)
     click.echo("wrote " + ", ".join(str(p) for p in written))

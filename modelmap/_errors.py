@@ -19,6 +19,8 @@ Messages are one line, name the offending thing, and say what to do where that i
 
 from __future__ import annotations
 
+import re
+
 
 class ModelmapError(Exception):
     """Base class of modelmap's own errors."""
@@ -60,15 +62,42 @@ class MissingDependencyError(ModelmapError):
     """An optional dependency (a framework, Graphviz's `dot`) is missing."""
 
 
-__all__ = [
-    "ModelmapError",
-    "InputError",
-    "ModelNotFoundError",
-    "ModelLoadError",
-    "UnsupportedModelError",
-    "FactoryError",
-    "MissingInputError",
-    "ConversionError",
-    "InvalidGraphError",
-    "MissingDependencyError",
-]
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def one_line(error: object, limit: int | None = 500, *, first_line: bool = False, typed: bool = False) -> str:
+    r"""An error (or any text) as one line for stderr.
+
+    Parameters
+    ----------
+    error:
+        An exception or a message.
+    limit:
+        At most this many characters (the cut ones replaced by ``...``); None for no limit.
+    first_line:
+        Keep only the first non-blank line (the framework's long explanations follow it).
+    typed:
+        Prefix the exception's type name: ``ValueError: message`` (``ValueError`` alone
+        when the message is empty).
+
+    Returns
+    -------
+    str
+        ANSI colour codes removed, runs of whitespace collapsed to one space.
+
+    Examples
+    --------
+    >>> one_line("no such\n   file")
+    'no such file'
+    >>> one_line(ValueError("\x1b[96mbad\x1b[0m input\nmore text"), first_line=True, typed=True)
+    'ValueError: bad input'
+    >>> one_line("x" * 20, limit=10)
+    'xxxxxxx...'
+    """
+    text = _ANSI.sub("", str(error))
+    if first_line:
+        text = next((line for line in text.splitlines() if line.strip()), "")
+    text = " ".join(text.split())
+    if typed:
+        text = f"{type(error).__name__}: {text}" if text else type(error).__name__
+    return text if limit is None or len(text) <= limit else text[: limit - 3] + "..."

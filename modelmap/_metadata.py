@@ -63,7 +63,8 @@ def clean_segment(name: str) -> str:
     return str(name).replace(SEP, "_")
 
 
-def _set(props: Any, key: str, value: str) -> None:
+def set_prop(props: Any, key: str, value: str) -> None:
+    """Set ``key`` to ``value`` in a ``metadata_props`` list (of a node or a model), added if absent."""
     for p in props:
         if p.key == key:
             p.value = value
@@ -84,8 +85,8 @@ def annotate_node(node: Any, namespace: list[str] | tuple[str, ...], classes: li
     """Set a node's ``namespace`` and ``class_hierarchy`` (same length)."""
     if len(namespace) != len(classes):
         raise ValueError("namespace and class hierarchy must have the same length")
-    _set(node.metadata_props, NAMESPACE, SEP.join(clean_segment(s) for s in namespace))
-    _set(node.metadata_props, CLASS_HIERARCHY, SEP.join(clean_segment(c) for c in classes))
+    set_prop(node.metadata_props, NAMESPACE, SEP.join(clean_segment(s) for s in namespace))
+    set_prop(node.metadata_props, CLASS_HIERARCHY, SEP.join(clean_segment(c) for c in classes))
 
 
 def node_namespace(node: Any) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -103,10 +104,10 @@ def node_namespace(node: Any) -> tuple[tuple[str, ...], tuple[str, ...]]:
 
 def set_model_info(model: Any, framework: str, converter: str, layers: list[LayerRecord] | None) -> None:
     """Record the framework, the conversion route and the framework's layer table."""
-    _set(model.metadata_props, FRAMEWORK, framework)
-    _set(model.metadata_props, CONVERTER, converter)
+    set_prop(model.metadata_props, FRAMEWORK, framework)
+    set_prop(model.metadata_props, CONVERTER, converter)
     if layers is not None:
-        _set(model.metadata_props, LAYERS, json.dumps([asdict(r) for r in layers]))
+        set_prop(model.metadata_props, LAYERS, json.dumps([asdict(r) for r in layers]))
 
 
 def model_framework(model: Any) -> str:

@@ -18,6 +18,8 @@ import numpy as np
 import onnx
 import pytest
 from modelmap.converters import ConvertOptions, convert
+from modelmap.converters._base import quiet
+from modelmap.converters._neighbours import place_by_neighbours
 from onnx import helper
 
 from modelmap import _metadata as md
@@ -27,7 +29,9 @@ from tests.helpers import cli
 torch = pytest.importorskip("torch")
 ort = pytest.importorskip("onnxruntime")
 
-import modelmap.converters.pytorch as tp  # noqa: E402
+import modelmap.converters._torch_errors as terrors  # noqa: E402
+import modelmap.converters._torch_export as texport  # noqa: E402
+import modelmap.converters._torch_scopes as tscopes  # noqa: E402
 from torch import nn  # noqa: E402
 from torch.utils import _pytree  # noqa: E402
 
@@ -168,7 +172,7 @@ def test_fixture_converts_to_a_valid_self_contained_model(converted: Any, name: 
     c = converted(name)
     onnx.checker.check_model(c.proto, full_check=True)
     assert md.model_framework(c.proto) == "pytorch"
-    assert md.model_converter(c.proto) == tp.ROUTE_DYNAMO
+    assert md.model_converter(c.proto) == texport.ROUTE_DYNAMO
     for init in c.proto.graph.initializer:
         assert init.data_location != onnx.TensorProto.EXTERNAL, init.name
     graph_inputs = {i.name for i in c.proto.graph.input}
@@ -176,7 +180,7 @@ def test_fixture_converts_to_a_valid_self_contained_model(converted: Any, name: 
     assert not ops(c.proto, "Constant"), "constants are lifted into initializers"
     for node in c.proto.graph.node:
         keys = {p.key for p in node.metadata_props}
-        assert not keys & set(tp._NOISY_KEYS), node.name
+        assert not keys & set(tscopes.NOISY_KEYS), node.name
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -255,7 +259,7 @@ def test_nodes_made_by_folding_take_their_neighbours_namespace(converted: Any) -
     splits = ops(proto, "Split")
     assert splits, "the folder turns SplitToSequence+SequenceAt into Split"
     for node in splits:
-        assert not any(p.key == tp.SCOPES_KEY for p in node.metadata_props)
+        assert not any(p.key == tscopes.SCOPES_KEY for p in node.metadata_props)
         assert md.node_namespace(node)[0][-1].endswith("multihead_attn")
 
 
@@ -377,7 +381,7 @@ def test_dynamo_failure_falls_back_to_torchscript_and_warns(capfd: pytest.Captur
     assert len(lines) == 1, err
     assert lines[0].startswith("modelmap: warning: dynamo export failed (")
     assert "data-dependent" in lines[0] and lines[0].endswith("; used the TorchScript exporter")
-    assert md.model_converter(proto) == tp.ROUTE_TORCHSCRIPT
+    assert md.model_converter(proto) == texport.ROUTE_TORCHSCRIPT
     onnx.checker.check_model(proto, full_check=True)
     assert_same_outputs(proto, model, example)
     assert md.node_namespace(ops(proto, "Gemm")[0]) == (("lin",), ("Linear",))
@@ -388,7 +392,7 @@ def no_dynamo(monkeypatch: pytest.MonkeyPatch) -> None:
     def fail(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("dynamo switched off by the test")
 
-    monkeypatch.setattr(tp, "export_dynamo", fail)
+    monkeypatch.setattr(texport, "export_dynamo", fail)
 
 
 @pytest.mark.parametrize("name", ["bottleneck_resnet", "bert_tiny"])
@@ -396,7 +400,7 @@ def test_torchscript_route_annotates_from_node_names(no_dynamo: None, name: str,
     model, example = tm.FACTORIES[name]()
     proto = convert(model, example, ConvertOptions())
     assert "dynamo switched off by the test" in capfd.readouterr().err
-    assert md.model_converter(proto) == tp.ROUTE_TORCHSCRIPT
+    assert md.model_converter(proto) == texport.ROUTE_TORCHSCRIPT
     onnx.checker.check_model(proto, full_check=True)
     assert_same_outputs(proto, model, example)
     assert_namespaces_are_modules(proto, model)
@@ -418,7 +422,7 @@ def test_pt2_file_round_trip(tmp_path: Path, converted: Any) -> None:
     torch.export.save(torch.export.export(model, (example,)), str(path))
     proto = convert(str(path), None, ConvertOptions())
     onnx.checker.check_model(proto, full_check=True)
-    assert md.model_converter(proto) == tp.ROUTE_DYNAMO
+    assert md.model_converter(proto) == texport.ROUTE_DYNAMO
     assert_same_outputs(proto, model, example)
     assert_namespaces_are_modules(proto, model)
     direct = converted("bottleneck_resnet").proto
@@ -508,7 +512,7 @@ def test_cli_converts_the_seed_resnet(tmp_path: Path) -> None:
     proto = onnx.load(str(out))
     onnx.checker.check_model(proto, full_check=True)
     assert len(ops(proto, "BatchNormalization")) == 30
-    assert md.model_converter(proto) == tp.ROUTE_DYNAMO
+    assert md.model_converter(proto) == texport.ROUTE_DYNAMO
 
 
 def test_cli_factory_that_raises_exits_2_without_output(tmp_path: Path) -> None:
@@ -558,8 +562,8 @@ def test_cli_needs_an_input_shape_for_a_bare_model(tmp_path: Path) -> None:
 
 
 def test_module_levels_drop_root_and_op() -> None:
-    assert tp.module_levels("['', 'view']", "['m.Net', 'aten.view.default']") == ([], [])
-    assert tp.module_levels(
+    assert tscopes.module_levels("['', 'view']", "['m.Net', 'aten.view.default']") == ([], [])
+    assert tscopes.module_levels(
         "['', 'layer1', 'layer1.0', 'layer1.0.conv1', 'conv2d']",
         "['m.Net', 'torch.nn.modules.container.Sequential', 'm.Block', 'torch.nn.modules.conv.Conv2d', 'aten.conv2d.default']",
     ) == (["layer1", "layer1.0", "layer1.0.conv1"], ["Sequential", "Block", "Conv2d"])
@@ -578,30 +582,30 @@ def test_resolve_scopes_handles_torchscript_names() -> None:
         "layer1.0.downsample": {"0"},
         "layer1.0.downsample.0": set(),
     }
-    assert tp.resolve_scopes(["encoder", "layer.0", "attention"], children) == [
+    assert tscopes.resolve_scopes(["encoder", "layer.0", "attention"], children) == [
         "encoder",
         "encoder.layer.0",
         "encoder.layer.0.attention",
     ]
-    assert tp.resolve_scopes(["layer1", "layer1.0", "downsample", "downsample.0"], children) == [
+    assert tscopes.resolve_scopes(["layer1", "layer1.0", "downsample", "downsample.0"], children) == [
         "layer1",
         "layer1.0",
         "layer1.0.downsample",
         "layer1.0.downsample.0",
     ]
-    assert tp.resolve_scopes(["layer1", "layer1.0", "relu_2"], children)[-1] == "layer1.0.relu"
-    assert tp.resolve_scopes(["layer1", "nothere", "relu"], children) == ["layer1"]
+    assert tscopes.resolve_scopes(["layer1", "layer1.0", "relu_2"], children)[-1] == "layer1.0.relu"
+    assert tscopes.resolve_scopes(["layer1", "nothere", "relu"], children) == ["layer1"]
 
 
 def test_failure_reason_names_the_op_and_follows_causes() -> None:
     inner = RuntimeError("No ONNX function found for <OpOverload(op='aten.histc', overload='default')>. Failure")
     outer = RuntimeError("\x1b[96mFailed\x1b[0m to convert\nlots of text")
     outer.__cause__ = inner
-    assert tp.failure_reason(outer) == "no ONNX translation for aten.histc"
+    assert terrors.failure_reason(outer) == "no ONNX translation for aten.histc"
     ts = RuntimeError("Exporting the operator 'aten::histc' to ONNX opset version 20 is not supported")
-    assert tp.failure_reason(ts) == "no ONNX symbolic for aten::histc (opset 20)"
+    assert terrors.failure_reason(ts) == "no ONNX symbolic for aten::histc (opset 20)"
     plain = ValueError("first line\nsecond line")
-    assert tp.failure_reason(plain) == "ValueError: first line"
+    assert terrors.failure_reason(plain) == "ValueError: first line"
 
 
 def test_fill_from_neighbours_uses_the_readers_common_namespace() -> None:
@@ -615,16 +619,31 @@ def test_fill_from_neighbours_uses_the_readers_common_namespace() -> None:
     lonely = helper.make_node("Constant", [], ["c"], name="lonely", value_float=1.0)
     graph = helper.make_graph([a, new, q, k, lonely], "g", [], [])
     model = helper.make_model(graph)
-    tp.fill_from_neighbours(model)
+    tscopes.fill_from_neighbours(model)
     assert md.node_namespace(model.graph.node[1]) == (("enc", "enc.attn"), ("Encoder", "Attention"))
     assert node_levels(model.graph.node[4]) == ((), ())  # annotated, as the model's own
+
+
+def test_neighbour_placement_follows_consumers_then_producers() -> None:
+    """A chain of new nodes follows the node it feeds; a node feeding only an output, its producer."""
+    nodes = [
+        helper.make_node("Relu", ["x"], ["a"], name="a"),
+        helper.make_node("Neg", ["a"], ["n1"], name="n1"),
+        helper.make_node("Neg", ["n1"], ["n2"], name="n2"),
+        helper.make_node("Relu", ["n2"], ["q"], name="q"),
+        helper.make_node("Neg", ["q"], ["out"], name="tail"),
+        helper.make_node("Constant", [], ["c"], name="lonely", value_float=1.0),
+    ]
+    graph = helper.make_graph(nodes, "g", [], [])
+    found = [("enc",), None, None, ("enc", "enc.q"), None, None]
+    assert place_by_neighbours(graph, found) == [("enc",), ("enc", "enc.q"), ("enc", "enc.q"), ("enc", "enc.q"), ("enc", "enc.q"), ()]
 
 
 def test_a_plain_dynamo_onnx_file_gets_its_namespaces(tmp_path: Path) -> None:
     """An .onnx written by torch.onnx itself (not modelmap) is annotated from its name_scopes."""
     model, example = tm.FACTORIES["convnet"]()
     path = tmp_path / "plain.onnx"
-    with tp.quiet(ConvertOptions()):
+    with quiet(ConvertOptions()):
         torch.onnx.export(model, (example,), str(path), dynamo=True, external_data=False)
     proto = convert(str(path))
     namespaces = {md.node_namespace(n)[0] for n in proto.graph.node}
@@ -642,7 +661,7 @@ def test_a_transformers_model_with_its_cache_on_exports_with_dynamo(capfd: pytes
     model = GPT2LMHeadModel(config).eval()
     example = {"input_ids": torch.randint(0, 97, (1, 8))}
     proto = convert(model, example, ConvertOptions())
-    assert md.model_converter(proto) == tp.ROUTE_DYNAMO
+    assert md.model_converter(proto) == texport.ROUTE_DYNAMO
     assert "warning" not in capfd.readouterr().err
     assert len(proto.graph.output) == 1  # the logits, no cache tensors
     with torch.no_grad():
@@ -651,8 +670,9 @@ def test_a_transformers_model_with_its_cache_on_exports_with_dynamo(capfd: pytes
     assert float(np.abs(got - logits).max()) <= 1e-4
 
 
-def test_converter_docstring_examples() -> None:
+@pytest.mark.parametrize("module", ["pytorch", "_torch_scopes", "_neighbours"])
+def test_converter_docstring_examples(module: str) -> None:
     import doctest
 
-    result = doctest.testmod(tp, optionflags=doctest.ELLIPSIS)
+    result = doctest.testmod(importlib.import_module(f"modelmap.converters.{module}"), optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0

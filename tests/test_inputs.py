@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import os
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from modelmap.converters import convert
 from onnx import TensorProto, helper, numpy_helper
 
 import modelmap as mm
+from modelmap._errors import one_line
 from tests.helpers import assert_one_line_error, cli
 
 DATA = Path(__file__).parent / "data"
@@ -142,3 +144,33 @@ def test_failed_write_leaves_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyP
     with pytest.raises(OSError):
         mm.to_onnx(tiny_onnx(), target)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_an_error_is_shortened_to_one_line() -> None:
+    assert one_line("no such\n   file  here") == "no such file here"
+    assert one_line(RuntimeError("\x1b[96mFailed\x1b[0m to export\n\nthe story of it"), first_line=True, typed=True) == (
+        "RuntimeError: Failed to export"
+    )
+    assert one_line(ValueError(""), typed=True) == "ValueError"
+    assert one_line("x" * 600) == "x" * 497 + "..."
+    assert len(one_line("y" * 600, None)) == 600
+
+
+def test_the_onnx_converter_imports_neither_torch_nor_the_torch_converter() -> None:
+    """``.onnx`` files written by torch are read with the scope parsing of ``_torch_scopes``, which needs no torch."""
+    converters = Path(__file__).resolve().parents[1] / "converters"
+    seen, todo, imported = set(), ["onnx_file"], set()
+    while todo:
+        name = todo.pop()
+        seen.add(name)
+        for node in ast.walk(ast.parse((converters / f"{name}.py").read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                imported |= {a.name for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 1 and node.module:
+                imported.add("." + node.module)
+                todo += [node.module] if node.module not in seen else []
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                imported.add(node.module)
+    assert "_torch_scopes" in seen
+    assert not {m for m in imported if m.split(".")[0] in ("torch", "tensorflow", "keras") or m == ".pytorch"}
+

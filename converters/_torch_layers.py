@@ -1,0 +1,189 @@
+"""The PyTorch layer table: the modules that ran, from one eager pass with hooks.
+
+``modelmap.layers`` lists every module whose ``forward`` ran during one eager pass under
+``torch.no_grad()`` (forward hooks), in call order, with the call stack as namespace, so
+that it matches the nodes' namespaces. A parameter shared by several modules (tied
+embeddings) is counted once, at its first owner in ``named_modules()`` order; the root
+module gets a record only when it owns parameters itself. For an ``ExportedProgram`` the
+table comes from the program's ``nn_module_stack`` metadata and its state dict instead
+(the program cannot be run with hooks).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+from modelmap import _metadata as md
+from modelmap._errors import InputError, one_line
+
+from ._base import ConvertOptions, quiet
+from ._torch_scopes import short_class
+
+
+def record_layers(model: Any, args: tuple, kwargs: dict, options: ConvertOptions) -> list[md.LayerRecord]:
+    """Run the model once with hooks and list the modules whose ``forward`` ran.
+
+    The fused fast paths of ``nn.MultiheadAttention`` and the transformer layers are
+    switched off for this pass: they skip the submodules' ``forward`` (and the export
+    traces the unfused path anyway).
+
+    Parameters
+    ----------
+    model:
+        The ``nn.Module``, in eval mode.
+    args, kwargs:
+        Its example inputs.
+    options:
+        For quiet output.
+
+    Returns
+    -------
+    list of LayerRecord
+        In call order; ``namespace`` is the call stack of qualified names. Modules
+        that own parameters without running come last (see :func:`add_idle_owners`).
+
+    Raises
+    ------
+    InputError
+        The model fails on the example input.
+    """
+    import torch
+
+    names = {id(m): name for name, m in model.named_modules()}
+    stacks: dict[str, tuple[str, ...]] = {}
+    with quiet(options), recording_hooks(model, names, stacks), no_fastpath():
+        try:
+            with torch.no_grad():
+                model(*args, **kwargs)
+        except Exception as e:
+            reason = one_line(e, 300, first_line=True, typed=True)
+            raise InputError(
+                f"running {type(model).__name__} on the example input failed ({reason}); "
+                "check the example input or --input-shape"
+            ) from e
+    owners = parameter_owners(model)
+    add_idle_owners(stacks, set(owners.values()))
+    modules = dict(model.named_modules())
+    records = [layer_record(modules[name], name, stack, owners) for name, stack in stacks.items()]
+    return [r for r in records if r.name or r.params]
+
+
+def add_idle_owners(stacks: dict[str, tuple[str, ...]], owners: set[str]) -> None:
+    """Add modules that own parameters but whose ``forward`` did not run.
+
+    ``nn.MultiheadAttention`` reads ``out_proj.weight`` without calling ``out_proj``;
+    such a module is listed after the ones that ran, under its nearest ancestor that
+    ran, so that the records' parameters add up to the model's.
+    """
+    for name in sorted(owners - set(stacks)):
+        parent = name
+        while parent and parent not in stacks:
+            parent = parent.rpartition(".")[0]
+        stacks[name] = (*stacks.get(parent, ()), name)
+
+
+@contextlib.contextmanager
+def recording_hooks(model: Any, names: dict[int, str], stacks: dict[str, tuple[str, ...]]) -> Iterator[None]:
+    """Hooks that fill ``stacks``: qualified name -> call stack at its first call."""
+    stack: list[str] = []
+
+    def enter(module: Any, _args: Any) -> None:
+        name = names.get(id(module))
+        if name is not None:
+            stack.append(name)
+            stacks.setdefault(name, tuple(s for s in stack if s))
+
+    def leave(module: Any, _args: Any, _out: Any) -> None:
+        if id(module) in names and stack:
+            stack.pop()
+
+    handles = []
+    for m in model.modules():
+        handles.append(m.register_forward_pre_hook(enter))
+        handles.append(m.register_forward_hook(leave, always_call=True))
+    try:
+        yield
+    finally:
+        for h in handles:
+            h.remove()
+
+
+@contextlib.contextmanager
+def no_fastpath() -> Iterator[None]:
+    """Switch off torch's fused attention/transformer fast path for a while."""
+    import torch
+
+    mha = getattr(torch.backends, "mha", None)
+    if mha is None or not hasattr(mha, "set_fastpath_enabled"):
+        yield
+        return
+    before = mha.get_fastpath_enabled()
+    mha.set_fastpath_enabled(False)
+    try:
+        yield
+    finally:
+        mha.set_fastpath_enabled(before)
+
+
+def parameter_owners(model: Any) -> dict[int, str]:
+    """Parameter id -> the first module (``named_modules()`` order) holding it directly."""
+    owners: dict[int, str] = {}
+    for name, m in model.named_modules():
+        for p in m.parameters(recurse=False):
+            owners.setdefault(id(p), name)
+    return owners
+
+
+def layer_record(module: Any, name: str, stack: tuple[str, ...], owners: dict[int, str]) -> md.LayerRecord:
+    """The LayerRecord of one module that ran (its own parameters, each counted once)."""
+    params = sum(p.numel() for p in module.parameters(recurse=False) if owners.get(id(p)) == name)
+    return md.LayerRecord(
+        name=name,
+        namespace=md.SEP.join(md.clean_segment(s) for s in stack),
+        cls=type(module).__name__,
+        params=int(params),
+        leaf=next(module.children(), None) is None,
+    )
+
+
+def layers_from_program(program: Any) -> list[md.LayerRecord]:
+    """LayerRecords of an ExportedProgram, from ``nn_module_stack`` and its parameters.
+
+    Modules that appear in some node's module stack are listed, then those that own
+    parameters without appearing (class ``Module``: the program does not say); ``leaf``
+    means that no other listed module sits below it. The root module gets a record
+    only when it owns parameters directly.
+    """
+    stacks: dict[str, tuple[tuple[str, ...], str]] = {}
+    for node in program.graph.nodes:
+        path: list[str] = []
+        for qualname, cls in (node.meta.get("nn_module_stack") or {}).values():
+            path.append(qualname)
+            stacks.setdefault(qualname, (tuple(p for p in path if p), cls))
+    params: dict[str, int] = {}
+    seen: set[tuple[int, int, tuple[int, ...]]] = set()
+    for pname in program.graph_signature.parameters:
+        tensor = program.state_dict[pname]
+        key = (tensor.untyped_storage().data_ptr(), tensor.storage_offset(), tuple(tensor.shape))
+        if key in seen:
+            continue  # a tied parameter: counted at its first name
+        seen.add(key)
+        owner = pname.rpartition(".")[0]
+        params[owner] = params.get(owner, 0) + int(tensor.numel())
+    paths = {name: stack for name, (stack, _) in stacks.items()}
+    add_idle_owners(paths, set(params))
+    for name, path in paths.items():
+        stacks.setdefault(name, (path, "Module"))
+    return [
+        md.LayerRecord(
+            name=name,
+            namespace=md.SEP.join(md.clean_segment(s) for s in stack),
+            cls=short_class(cls),
+            params=params.get(name, 0),
+            leaf=not any(other.startswith(name + ".") for other in stacks) if name else False,
+        )
+        for name, (stack, cls) in stacks.items()
+        if name or params.get("", 0)
+    ]

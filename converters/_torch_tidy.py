@@ -1,0 +1,90 @@
+"""Tidying an exported PyTorch model: constant folding, made-up Conv biases, ``value_info``.
+
+Only constant folding and dead-code removal (``onnxscript.optimizer.fold_constants``,
+``onnx_ir`` passes): no op that reads a model parameter is folded, and no other rewrite
+runs, so BatchNorm stays a visible ``BatchNormalization`` node.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._base import ConvertOptions, quiet, step
+
+
+def tidy(ir_model: Any, param_names: set[str], options: ConvertOptions) -> Any:
+    """Fold constants and drop what the exporters leave lying around.
+
+    Folds constants, but no op that reads a model parameter (else a small embedding
+    lookup at constant positions, or the transpose of a tied weight, would turn into
+    an anonymous initializer and its layer would vanish) and no other rewrite
+    (BatchNorm stays). Then drops the all-zero Conv biases the dynamo exporter makes
+    up for ``bias=False`` convolutions, removes dead nodes and initializers, lifts
+    ``Constant`` nodes into initializers, removes initializers from the graph inputs,
+    and prunes ``value_info`` down to intermediate values.
+
+    Parameters
+    ----------
+    ir_model:
+        The exporter's ``onnx_ir`` model; changed in place.
+    param_names:
+        Initializer names that are model parameters.
+    options:
+        For quiet output and progress.
+
+    Returns
+    -------
+    onnx.ModelProto
+    """
+    import onnx_ir as ir
+    import onnx_ir.passes.common as passes
+    import onnxscript.optimizer
+
+    with step("folding constants", options), quiet(options):
+        passes.RemoveInitializersFromInputsPass()(ir_model)
+        onnxscript.optimizer.fold_constants(ir_model, should_fold=reads_no_parameter(param_names))
+        drop_zero_conv_bias(ir_model, param_names)
+        passes.RemoveUnusedNodesPass()(ir_model)
+        passes.LiftConstantsToInitializersPass(lift_all_constants=True, size_limit=0)(ir_model)
+        passes.RemoveUnusedOpsetsPass()(ir_model)
+        proto = ir.serde.serialize_model(ir_model)
+    prune_value_info(proto)
+    return proto
+
+
+def reads_no_parameter(param_names: set[str]) -> Any:
+    """A ``should_fold`` rule for the folder: never fold an op that reads a parameter's values.
+
+    ``Shape`` and ``Size`` read only a parameter's shape and may fold.
+    """
+
+    def should_fold(node: Any) -> bool | None:
+        if node.op_type in ("Shape", "Size"):
+            return None
+        if any(v is not None and v.name in param_names for v in node.inputs):
+            return False
+        return None
+
+    return should_fold
+
+
+def drop_zero_conv_bias(ir_model: Any, keep_names: set[str]) -> None:
+    """Remove Conv/ConvTranspose bias inputs that are made-up all-zero constants."""
+    for node in ir_model.graph:
+        if node.op_type not in ("Conv", "ConvTranspose") or len(node.inputs) != 3:
+            continue
+        bias = node.inputs[2]
+        if bias is None or bias.const_value is None or bias.name in keep_names:
+            continue
+        if not bias.const_value.numpy().any():
+            node.resize_inputs(2)
+
+
+def prune_value_info(proto: Any) -> None:
+    """Keep ``value_info`` only for values that nodes produce and that are not graph outputs."""
+    graph = proto.graph
+    produced = {out for node in graph.node for out in node.output}
+    skip = {o.name for o in graph.output}
+    keep = [vi for vi in graph.value_info if vi.name in produced and vi.name not in skip]
+    del graph.value_info[:]
+    graph.value_info.extend(keep)
