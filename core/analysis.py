@@ -370,13 +370,14 @@ class Analysis:
         node = self.graph.by_id.get(op_id)
         if node is None or node.kind != "op":
             raise KeyError(op_id)
+        tensor = self.tensor
         return Op(
             id=node.id,
             op_type=node.op_type,
             domain=node.domain,
             name=node.name,
-            inputs=tuple(self.tensor(t) for t in node.inputs),
-            outputs=tuple(self.tensor(t) for t in node.outputs),
+            inputs=tuple(map(tensor, node.inputs)),
+            outputs=tuple(map(tensor, node.outputs)),
             params=node.params,
             attrs=node.attrs,
         )
