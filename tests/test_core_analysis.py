@@ -200,3 +200,16 @@ def test_docstring_examples_of_the_interface_modules(name):
 
     result = doctest.testmod(importlib.import_module(name))
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_the_model_is_shape_inferred_once_and_its_tensors_are_known(model):
+    import onnx
+
+    a = analyze_onnx(model)
+    again = onnx.shape_inference.infer_shapes(a.model, strict_mode=False, data_prop=True)
+    assert again.SerializeToString() == a.model.SerializeToString()  # nothing left for an exporter to infer
+    assert {vi.name for vi in a.model.graph.value_info} >= {"h", "c1", "n1", "r1", "c2", "a"}
+    op_of = {op: layer.name for layer in a.layers for op in layer.ops}
+    for node in a.model.graph.node:  # every ONNX node finds its op (and layer) through its output
+        producer = a.tensor(node.output[0]).producer
+        assert a.op(producer).op_type == node.op_type and producer in op_of
