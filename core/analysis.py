@@ -1,11 +1,22 @@
 """The public data model of an analysis: layers, skips, blocks, the module tree.
 
-An :class:`Analysis` is what :func:`modelmap.analyze` returns and what every exporter
-reads. It holds plain frozen records (:class:`Layer`, :class:`Skip`, :class:`Rejection`,
-:class:`Block`, :class:`ModuleNode`) that name layers by their unique display name, plus
-the op-level :class:`~modelmap.core.graph.ModelGraph` they were computed from.
+An :class:`Analysis` is what :func:`modelmap.analyze` returns and the only thing exporters
+read. It is frozen and holds frozen records (:class:`Layer`, :class:`Skip`,
+:class:`Rejection`, :class:`Block`, :class:`ModuleNode`) that name layers by their unique
+display name, plus the op-level :class:`~modelmap.core.graph.ModelGraph` they were computed
+from, which stays internal to the core. Exporters read it through:
+
+- :meth:`Analysis.collapse` -- the layer graph at a depth as typed records
+  (:class:`~.units.UnitGraph` of :class:`~.units.Unit` and :class:`~.units.Link`);
+  :meth:`Analysis.layer_graph` is the same as networkx;
+- :meth:`Analysis.ops`, :meth:`Analysis.op`, :meth:`Analysis.tensor` -- a layer's ONNX ops
+  (:class:`Op`: type, attributes, input/output :class:`Tensor` with shape and dtype,
+  parameters read);
+- :attr:`Analysis.model` -- the annotated model after shape inference (inferred once);
+- :attr:`Analysis.depth` / :meth:`Analysis.view_depth` -- the depth views show by default.
+
 The algorithms live in their own modules (``graph``, ``layers``, ``skips``, ``blocks``,
-``params``); this module only holds data and its views.
+``params``, ``units``); this module only holds data and its views.
 
 The JSON of ``modelmap analyze --json`` (:meth:`Analysis.to_dict`)
 ------------------------------------------------------------------
@@ -48,16 +59,16 @@ One object, keys always in this order::
         {"merge": "fc", "op": "node_Add_12", "reason": "Add at fc: ..."}, ...]
     }
 
-With ``--depth N`` the ``layers`` list holds the nodes of :meth:`Analysis.layer_graph`
+With ``--depth N`` the ``layers`` list holds the units of :meth:`Analysis.collapse`
 at that depth (modules deeper than N collapsed into one entry of kind ``module``,
-with a ``members`` list); skips and blocks still name leaf layers.
+with a ``members`` list, and no ``ops`` or ``attrs``); skips and blocks still name leaf layers.
 """
 
 from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -67,8 +78,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from .graph import ModelGraph
 
 from .kinds import LayerKind, SkipKind
-
-Shape = tuple  # tuple[int | str | None, ...]
+from .units import Link, Shape, Unit, UnitGraph, _shape_json
+from .units import collapse as collapse_units
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,18 +208,70 @@ class ModuleNode:
     leaf: bool = False
 
 
-@dataclass(repr=False)
+@dataclass(frozen=True, slots=True)
+class Tensor:
+    """A tensor of the main graph: its name, shape, element type and the op making it.
+
+    ``shape`` holds ints, symbolic dims as strings and ``None`` for unknown dims, and is
+    ``None`` itself when even the rank is unknown; ``dtype`` is ONNX's element type name in
+    lower case (``float``, ``int64``; ``""`` when unknown). ``producer`` is the id of the op
+    that makes the tensor (see :meth:`Analysis.op`); ``None`` for graph inputs,
+    initializers, and the empty name of an omitted optional input or output.
+    """
+
+    name: str
+    shape: Shape | None = None
+    dtype: str = ""
+    producer: str | None = None
+    initializer: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Op:
+    """One ONNX op, as :meth:`Analysis.ops` lists a layer's.
+
+    ``id`` is the op's id (the entries of :attr:`Layer.ops`), ``name`` its ONNX node name.
+    ``inputs`` and ``outputs`` are by slot (an omitted optional one is a tensor named
+    ``""``); ``params`` names the parameter initializers it reads at data slots (not
+    Reshape's shape or Resize's scales); ``attrs`` are its ONNX attributes as Python
+    values, graph attributes left out.
+    """
+
+    id: str
+    op_type: str
+    domain: str
+    name: str
+    inputs: tuple[Tensor, ...]
+    outputs: tuple[Tensor, ...]
+    params: tuple[str, ...] = ()
+    attrs: Mapping[str, Any] = field(default_factory=dict, hash=False, compare=False)
+
+    @property
+    def input_names(self) -> tuple[str, ...]:
+        return tuple(t.name for t in self.inputs)
+
+    @property
+    def output_names(self) -> tuple[str, ...]:
+        return tuple(t.name for t in self.outputs)
+
+
+@dataclass(frozen=True, repr=False)
 class Analysis:
     """Everything modelmap knows about one model. See the module docstring for the JSON.
+
+    An Analysis is frozen: build another with :meth:`with_depth` rather than changing one.
+    Exporters read it through its records and methods, never through :attr:`graph`.
 
     Attributes
     ----------
     framework, converter : str
         Where the model came from (``pytorch``/``keras``/``onnx``) and how it became ONNX.
     model : onnx.ModelProto
-        The annotated model after shape inference (``value_info`` filled in).
+        The annotated model after shape inference (``value_info`` filled in). Shape
+        inference has run once, here: an exporter needing shapes reads this model as it is.
     graph : ModelGraph
-        The op-level graph; ``Layer.ops`` are its node ids.
+        The op-level graph the analyses ran on; ``Layer.ops`` are its node ids. Internal to
+        the core: read ops and tensors through :meth:`ops`, :meth:`op` and :meth:`tensor`.
     layers : list[Layer]
         In execution order, graph inputs first and outputs last.
     skips, rejections : list[Skip], list[Rejection]
@@ -222,7 +285,8 @@ class Analysis:
     connections : dict
         ``(producer layer, consumer layer) -> (tensor name, shape)`` of one tensor between them.
     depth : int or None
-        Default depth of :meth:`to_dict` and :meth:`summary`.
+        The depth views of this analysis show unless told otherwise (:meth:`view_depth`):
+        ``mm.analyze(..., depth=N)`` sets it; ``None`` shows every layer.
     """
 
     framework: str
@@ -238,8 +302,14 @@ class Analysis:
     tree: dict[tuple[str, ...], ModuleNode]
     #: (producer layer, consumer layer) -> (tensor name, tensor shape) of one tensor between them
     connections: dict[tuple[str, str], tuple[str, Shape | None]] = field(default_factory=dict)
-    #: default depth of :meth:`to_dict` and :meth:`summary` (None: every layer)
+    #: default depth of :meth:`to_dict`, :meth:`summary` and drawings (None: every layer)
     depth: int | None = None
+    #: what the views compute once: "layers" (name -> Layer) and a UnitGraph per depth
+    _cache: dict[Any, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.depth is not None and self.depth < 1:
+            raise ValueError("depth must be at least 1")
 
     def __repr__(self) -> str:
         return (
@@ -248,18 +318,35 @@ class Analysis:
         )
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        """Jupyter shows the diagram (SVG through Graphviz) and this text summary."""
-        from modelmap.exporters import repr_mimebundle
+        """Jupyter shows the diagram and this text summary, through the display hook that
+        :mod:`modelmap.exporters` provides (the core imports no exporter)."""
+        from modelmap._registry import display_hook
 
-        return repr_mimebundle(self, include, exclude)
+        show = display_hook.get()
+        if show is None:
+            return {"text/plain": self.summary()}
+        return show(self, include, exclude)
+
+    def with_depth(self, depth: int | None) -> Analysis:
+        """The same analysis with views at ``depth`` by default (see :attr:`depth`)."""
+        return replace(self, depth=depth)
+
+    def view_depth(self, depth: int | None = None) -> int | None:
+        """The depth a view shows when asked for ``depth``: ``depth`` if given, else :attr:`depth`."""
+        return self.depth if depth is None else depth
 
     # -- lookups -----------------------------------------------------------------
     def layer(self, name: str) -> Layer:
         """The layer called ``name`` (KeyError if none)."""
-        for layer in self.layers:
-            if layer.name == name:
-                return layer
-        raise KeyError(name)
+        return self._layers()[name]
+
+    def _layers(self) -> dict[str, Layer]:
+        by_name = self._cache.get("layers")
+        if by_name is None:
+            by_name = self._cache["layers"] = {}
+            for layer in self.layers:
+                by_name.setdefault(layer.name, layer)
+        return by_name
 
     @property
     def layer_map(self) -> dict[str, Layer]:
@@ -270,100 +357,83 @@ class Analysis:
         """The deepest layer path length (1 for a flat model)."""
         return max((len(layer.path) for layer in self.layers), default=0)
 
-    # -- views -------------------------------------------------------------------
-    def layer_graph(self, depth: int | None = None) -> nx.DiGraph:
-        """The layer graph, or modules collapsed at ``depth``.
+    def ops(self, layer: str | Layer) -> tuple[Op, ...]:
+        """The ops of ``layer`` (a name or a :class:`Layer`), in the order of its ``ops``.
 
-        Nodes are keyed by name and carry ``name``, ``path``, ``type``, ``kind``,
-        ``params``, ``output_shape`` and ``members`` (the leaf layers a node stands
-        for). A layer whose path is longer than ``depth`` is replaced by its ancestor
-        module at ``depth`` (of kind ``module``, type = the module's class). Edges carry
-        ``tensor`` and ``shape`` of one tensor between the two nodes and ``count``, the
-        number of layer-level connections they stand for. A module reused at several
-        places can make the collapsed graph cyclic.
+        A layer that left no op (a Keras Dropout, a graph input) has none.
         """
-        import networkx as nx
+        name = layer if isinstance(layer, str) else layer.name
+        return tuple(self.op(op_id) for op_id in self.layer(name).ops)
 
-        if depth is not None and depth < 1:
-            raise ValueError("depth must be at least 1")
-        g = nx.DiGraph()
-        group: dict[str, str] = {}
-        for layer in self.layers:
-            if depth is None or len(layer.path) <= depth:
-                key = layer.name
-                group[layer.name] = key
-                g.add_node(
-                    key,
-                    name=layer.name,
-                    path=layer.path,
-                    type=layer.type,
-                    kind=layer.kind,
-                    params=layer.params,
-                    output_shape=layer.output_shape,
-                    members=(layer.name,),
-                )
-                continue
-            mpath = layer.path[:depth]
-            node = self.tree.get(mpath)
-            key = node.name if node is not None else "/".join(mpath)
-            if key in g and g.nodes[key]["path"] != mpath:
-                key = "/".join(mpath)
-            group[layer.name] = key
-            if key not in g:
-                g.add_node(
-                    key,
-                    name=key,
-                    path=mpath,
-                    type=node.cls if node is not None else "",
-                    kind=LayerKind.MODULE,
-                    params=0,
-                    output_shape=None,
-                    members=(),
-                )
-            data = g.nodes[key]
-            data["params"] += layer.params
-            data["members"] = data["members"] + (layer.name,)
-        shapes = {layer.name: layer.output_shape for layer in self.layers}
-        tensors = self.connections
-        for layer in self.layers:
-            u = group[layer.name]
-            for out in layer.outputs:
-                v = group.get(out)
-                if v is None or v == u:
-                    continue
-                tensor, shape = tensors.get((layer.name, out), ("", shapes.get(layer.name)))
-                if g.has_edge(u, v):
-                    g.edges[u, v]["count"] += 1
-                else:
-                    g.add_edge(u, v, tensor=tensor, shape=shape, count=1)
-                if g.nodes[u]["kind"] == LayerKind.MODULE:
-                    g.nodes[u]["output_shape"] = shape
-        return g
+    def op(self, op_id: str) -> Op:
+        """The op with id ``op_id`` (an entry of some ``Layer.ops``; KeyError if none)."""
+        node = self.graph.by_id.get(op_id)
+        if node is None or node.kind != "op":
+            raise KeyError(op_id)
+        tensor = self.tensor
+        return Op(
+            id=node.id,
+            op_type=node.op_type,
+            domain=node.domain,
+            name=node.name,
+            inputs=tuple(map(tensor, node.inputs)),
+            outputs=tuple(map(tensor, node.outputs)),
+            params=node.params,
+            attrs=node.attrs,
+        )
+
+    def tensor(self, name: str) -> Tensor:
+        """The tensor called ``name`` in the main graph (KeyError if none; ``""`` is the
+        omitted optional tensor)."""
+        if not name:
+            return Tensor("")
+        info = self.graph.tensors[name]
+        producer = info.producer
+        if producer is not None and self.graph.by_id[producer].kind != "op":
+            producer = None  # a graph input
+        return Tensor(name, info.shape, info.dtype, producer, info.initializer)
+
+    # -- views -------------------------------------------------------------------
+    def collapse(self, depth: int | None = None) -> UnitGraph:
+        """The layer graph with modules deeper than ``depth`` collapsed, as typed records.
+
+        ``depth`` None keeps every layer (one :class:`~.units.Unit` per layer). A layer whose
+        path is longer than ``depth`` is replaced by its ancestor module at ``depth`` (a
+        unit of kind ``module``, type = the module's class). Computed once per depth.
+
+        Raises
+        ------
+        ValueError
+            ``depth`` is less than 1.
+        """
+        view = self._cache.get(("units", depth))
+        if view is None:
+            view = collapse_units(self.layers, self.tree, self.connections, depth)
+            self._cache[("units", depth)] = view
+        return view
+
+    def layer_graph(self, depth: int | None = None) -> nx.DiGraph:
+        """The layer graph, or modules collapsed at ``depth``, as a networkx ``DiGraph``.
+
+        :meth:`collapse` in networkx: nodes are keyed by unit name and carry ``name``,
+        ``path``, ``type``, ``kind``, ``params``, ``output_shape`` and ``members`` (the
+        leaf layers a node stands for); edges carry ``tensor`` and ``shape`` of one tensor
+        between the two nodes and ``count``, the number of layer-level connections they
+        stand for. A module reused at several places can make the collapsed graph cyclic.
+        A new graph each call: change it freely.
+        """
+        return self.collapse(depth).to_networkx()
 
     def to_dict(self, depth: int | None = None) -> dict[str, Any]:
         """The ``analyze --json`` object (see the module docstring); JSON-serialisable.
 
         ``depth`` defaults to :attr:`depth`.
         """
-        depth = self.depth if depth is None else depth
+        depth = self.view_depth(depth)
         if depth is None:
             layers = [layer.to_dict() for layer in self.layers]
         else:
-            g = self.layer_graph(depth)
-            layers = []
-            for key, d in g.nodes(data=True):
-                entry = {
-                    "name": d["name"],
-                    "path": list(d["path"]),
-                    "type": d["type"],
-                    "kind": LayerKind(d["kind"]).value,
-                    "params": d["params"],
-                    "inputs": list(g.predecessors(key)),
-                    "outputs": list(g.successors(key)),
-                    "output_shape": _shape_json(d["output_shape"]),
-                    "members": list(d["members"]),
-                }
-                layers.append(entry)
+            layers = [unit.to_dict() for unit in self.collapse(depth).units]
         return {
             "framework": self.framework,
             "converter": self.converter,
@@ -383,25 +453,7 @@ class Analysis:
         each merge op that is not a skip connection was rejected.
         """
         d = self.to_dict(depth)
-        rows = [("Layer", "Type", "Output shape", "Params", "Inputs")]
-        for e in d["layers"]:
-            indent = "  " * (len(e["path"]) - 1) if e["path"] else ""
-            rows.append(
-                (
-                    indent + e["name"],
-                    e["type"],
-                    _shape_text(e["output_shape"]),
-                    f"{e['params']:,}",
-                    ", ".join(e["inputs"]),
-                )
-            )
-        widths = [min(max(len(r[i]) for r in rows), 48) for i in range(4)]
-        lines = []
-        for i, r in enumerate(rows):
-            cells = [r[j].ljust(widths[j]) if j != 3 else r[j].rjust(widths[j]) for j in range(4)]
-            lines.append("  ".join(cells + [r[4]]).rstrip())
-            if i == 0:
-                lines.append("-" * (sum(widths) + 8 + 12))
+        lines = _layer_table(d["layers"])
         lines.append("")
         lines.append(
             f"{self.framework} model via {self.converter or 'onnx'}: {len(self.layers)} layers, "
@@ -427,10 +479,20 @@ class Analysis:
         return "\n".join(lines)
 
 
-def _shape_json(shape: Shape | None) -> list[Any] | None:
-    if shape is None:
-        return None
-    return [d if isinstance(d, (int, str)) or d is None else str(d) for d in shape]
+def _layer_table(entries: list[dict[str, Any]]) -> list[str]:
+    """The summary's table: name (indented by depth), type, output shape, params, inputs."""
+    rows = [("Layer", "Type", "Output shape", "Params", "Inputs")]
+    for e in entries:
+        indent = "  " * (len(e["path"]) - 1) if e["path"] else ""
+        rows.append((indent + e["name"], e["type"], _shape_text(e["output_shape"]), f"{e['params']:,}", ", ".join(e["inputs"])))
+    widths = [min(max(len(r[i]) for r in rows), 48) for i in range(4)]
+    lines = []
+    for i, r in enumerate(rows):
+        cells = [r[j].ljust(widths[j]) if j != 3 else r[j].rjust(widths[j]) for j in range(4)]
+        lines.append("  ".join(cells + [r[4]]).rstrip())
+        if i == 0:
+            lines.append("-" * (sum(widths) + 8 + 12))
+    return lines
 
 
 def _shape_text(shape: list[Any] | None) -> str:
@@ -460,8 +522,13 @@ __all__ = [
     "Block",
     "Layer",
     "LayerKind",
+    "Link",
     "ModuleNode",
+    "Op",
     "Rejection",
     "Skip",
     "SkipKind",
+    "Tensor",
+    "Unit",
+    "UnitGraph",
 ]

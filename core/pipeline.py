@@ -39,19 +39,25 @@ def paused_gc() -> Iterator[None]:
             gc.enable()
 
 
-def analyze_onnx(model: onnx.ModelProto, *, infer_shapes: bool = True) -> Analysis:
+def analyze_onnx(model: onnx.ModelProto, *, infer_shapes: bool = True, depth: int | None = None) -> Analysis:
     """Run every analysis on an (annotated) ONNX model.
+
+    ``depth`` is the depth the result's views show by default (:attr:`Analysis.depth`).
 
     Raises
     ------
     InvalidGraphError
         The graph is not a valid data-flow graph (see :func:`~.graph.build_graph`).
+    ValueError
+        ``depth`` is less than 1.
     """
+    if depth is not None and depth < 1:
+        raise ValueError("depth must be at least 1")
     with paused_gc():
-        return _analyze(model, infer_shapes)
+        return _analyze(model, infer_shapes, depth)
 
 
-def _analyze(model: onnx.ModelProto, infer_shapes: bool) -> Analysis:
+def _analyze(model: onnx.ModelProto, infer_shapes: bool, depth: int | None) -> Analysis:
     framework = md.model_framework(model)
     g = build_graph(model, infer_shapes=infer_shapes)
     grouping = group_layers(g, md.model_layers(model), framework)
@@ -70,6 +76,7 @@ def _analyze(model: onnx.ModelProto, infer_shapes: bool) -> Analysis:
         op_count=len(model.graph.node),
         tree=grouping.tree,
         connections=grouping.connections,
+        depth=depth,
     )
 
 

@@ -246,20 +246,20 @@ def _role(op: str, slot: int) -> str | None:
 def layer_nodes(analysis: Any) -> Iterator[tuple[str, str, tuple[str, ...], Mapping[str, Any]]]:
     """(layer, op type, input tensor names, attributes) of every op of every layer.
 
-    Reads the op graph (``analysis.graph``, op ids as in ``Layer.ops``) when there is one,
-    else the ONNX nodes by name.
+    Reads :meth:`Analysis.ops <modelmap.core.analysis.Analysis.ops>` when ``analysis`` has
+    it, else the ONNX nodes of ``analysis.model`` named in each layer's ``ops``.
     """
+    ops_of = getattr(analysis, "ops", None)
+    if callable(ops_of):
+        for layer in analysis.layers:
+            for op in ops_of(layer.name):
+                yield layer.name, op.op_type, op.input_names, op.attrs
+        return
     from onnx import helper
 
-    g = getattr(analysis, "graph", None)
-    gnx = getattr(g, "nx", None)
     by_name = {n.name: n for n in analysis.model.graph.node}
     for layer in analysis.layers:
         for op in layer.ops:
-            if gnx is not None and op in gnx and gnx.nodes[op].get("kind", "op") == "op":
-                d = gnx.nodes[op]
-                yield layer.name, d.get("op_type", ""), tuple(d.get("inputs", ())), d.get("attrs", {}) or {}
-                continue
             node = by_name.get(op)
             if node is not None:
                 attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute if a.type != a.GRAPH}
@@ -269,9 +269,9 @@ def layer_nodes(analysis: Any) -> Iterator[tuple[str, str, tuple[str, ...], Mapp
 def iter_weights(analysis: Any) -> Iterator[WeightTensor]:
     """Every weight tensor of ``analysis.model`` under each layer reading it, in execution order.
 
-    ``analysis`` needs ``.model`` (an ``onnx.ModelProto``) and ``.layers`` (records with
-    ``name`` and ``ops``, the op ids of each layer), and may have ``.graph`` (the
-    :class:`~modelmap.core.graph.ModelGraph` those ids refer to) -- an :class:`Analysis`.
+    ``analysis`` is an :class:`~modelmap.core.analysis.Analysis`, or anything with ``.model``
+    (an ``onnx.ModelProto``) and ``.layers`` (records with ``name`` and ``ops``, the ONNX
+    node names of each layer).
 
     A tensor read by several layers (tied weights; tf2onnx also merges equal constants,
     such as the ones and zeros of untrained BatchNorm layers) is yielded once per layer,
@@ -455,8 +455,7 @@ def collect_layers(analysis: Any, by_layer: dict[str, list[TensorStats]], option
     for layer in analysis.layers:
         tensors = by_layer.get(layer.name)
         if tensors:
-            kind = getattr(layer.kind, "value", str(layer.kind))
-            layers.append(layer_stats(layer.name, tensors, type=layer.type, kind=kind))
+            layers.append(layer_stats(layer.name, tensors, type=layer.type, kind=str(layer.kind)))
     return WeightStats(tuple(layers), options)
 
 

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from modelmap._errors import InputError
-from modelmap._registry import Registry
+from modelmap._registry import Registry, display_hook
 
 from ._base import DrawingWarning, Exporter, Generator
 from ._escape import dot_string, mermaid_string, xml_text
@@ -74,6 +74,7 @@ for _e in (
 ):
     registry.register(_e.name, _e, _e.extensions)
 del _e
+display_hook.provide(repr_mimebundle)  # Analysis._repr_mimebundle_ (the core imports no exporter)
 
 
 def exporter_for(path: str | os.PathLike[str] | None = None, format: str | None = None) -> Exporter:  # noqa: A002

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from modelmap.core.kinds import EdgeKind
+from modelmap.core.kinds import EdgeKind, LayerKind
 
 from ._options import FOLD_AUTO_LAYERS, DrawOptions
 
@@ -38,11 +38,11 @@ class ViewNode:
     """A box: a layer, a collapsed module, a graph input/output, or a folded block."""
 
     id: str
-    key: str  # the node's key in Analysis.layer_graph
+    key: str  # the name of its unit in Analysis.collapse(depth)
     name: str
     path: tuple[str, ...]
     type: str
-    kind: str  # LayerKind value
+    kind: LayerKind
     params: int
     shape: tuple[Any, ...] | None
     attrs: dict[str, Any] = field(default_factory=dict)
@@ -137,6 +137,11 @@ def params_text(n: int) -> str:
     return f"{n} params"  # pragma: no cover
 
 
+#: Layers whose width (channels, features, units) the label shows.
+_SIZED_KINDS = (LayerKind.CONV, LayerKind.LINEAR, LayerKind.EMBEDDING, LayerKind.RECURRENT)
+_IO_KINDS = (LayerKind.INPUT, LayerKind.OUTPUT)
+
+
 def hyper_text(node: ViewNode) -> str:
     """A short summary of a layer's hyper-parameters: ``3×3/2``, ``64``."""
     attrs = node.attrs or {}
@@ -147,7 +152,7 @@ def hyper_text(node: ViewNode) -> str:
         s = attrs.get("strides")
         if isinstance(s, (list, tuple)) and s and any(d != 1 for d in s):
             parts[-1] += "/" + ("\u00d7".join(str(d) for d in s) if len(set(s)) > 1 else str(s[0]))
-    if node.kind in ("conv", "linear", "embedding", "recurrent"):
+    if node.kind in _SIZED_KINDS:
         for key in ("channels", "features", "units"):
             v = attrs.get(key)
             if isinstance(v, int):
@@ -161,7 +166,7 @@ _MERGE_SYMBOL = {"Add": "+", "Sum": "+", "Mul": "\u00d7", "Concat": "concat", "C
 
 def merge_symbol(node: ViewNode) -> str | None:
     """The glyph of a merge layer (``+``, ``×``, ``concat``), or None for other layers."""
-    if node.kind != "merge":
+    if node.kind != LayerKind.MERGE:
         return None
     for key, sym in _MERGE_SYMBOL.items():
         if key.lower() in node.type.lower():
@@ -174,7 +179,7 @@ def node_label(node: ViewNode, options: DrawOptions, show_names: bool = True) ->
 
     ``show_names`` False (the paper style) leaves layer names out.
     """
-    if node.kind in ("input", "output"):
+    if node.kind in _IO_KINDS:
         lines = [display_name(node.name)]
         if options.shapes and node.shape is not None:
             lines.append(shape_text(node.shape))
@@ -211,35 +216,34 @@ def cluster_label(cluster: ViewCluster, show_names: bool = True) -> str:
 
 def build_view(analysis: Analysis, options: DrawOptions) -> View:
     """The boxes, arrows and clusters of ``analysis`` drawn with ``options``."""
-    depth = options.depth if options.depth is not None else getattr(analysis, "depth", None)
+    depth = analysis.view_depth(options.depth)
     if depth is not None and depth >= analysis.max_depth:
         depth = None
-    g = analysis.layer_graph(depth if depth is None else max(depth, 1))
-    group = {m: key for key, d in g.nodes(data=True) for m in d.get("members", ()) or (key,)}
-    fold = options.fold if options.fold is not None else g.number_of_nodes() > FOLD_AUTO_LAYERS
-    layer_map = analysis.layer_map
+    units = analysis.collapse(depth)
+    group = units.group
+    fold = options.fold if options.fold is not None else len(units) > FOLD_AUTO_LAYERS
 
     nodes: dict[str, ViewNode] = {}
-    for i, (key, d) in enumerate(g.nodes(data=True)):
-        layer = layer_map.get(key)
-        kind = d.get("kind")
-        nodes[key] = ViewNode(
+    for i, unit in enumerate(units):
+        nodes[unit.name] = ViewNode(
             id=f"n{i}",
-            key=key,
-            name=str(d.get("name", key)),
-            path=tuple(d.get("path", ())),
-            type=str(d.get("type", "")),
-            kind=getattr(kind, "value", str(kind)),
-            params=int(d.get("params", 0) or 0),
-            shape=tuple(d["output_shape"]) if d.get("output_shape") is not None else None,
-            attrs=dict(layer.attrs) if layer is not None and len(d.get("members", ())) <= 1 else {},
-            members=tuple(d.get("members", ())),
+            key=unit.name,
+            name=unit.name,
+            path=unit.path,
+            type=unit.type,
+            kind=unit.kind,
+            params=unit.params,
+            shape=tuple(unit.output_shape) if unit.output_shape is not None else None,
+            attrs=dict(unit.attrs),
+            members=unit.members,
+            cluster=unit.path[:-1],  # the module holding it
         )
-        nodes[key].cluster = _cluster_key(nodes[key])
     edges: dict[tuple[str, str], ViewEdge] = {}
-    for u, v, d in g.edges(data=True):
-        shape = d.get("shape")
-        edges[(u, v)] = ViewEdge(nodes[u].id, nodes[v].id, shape=tuple(shape) if shape is not None else None)
+    for unit in units:  # arrows by source, in the order each source's outputs are listed
+        for link in units.out_links(unit):
+            edges[(link.src, link.dst)] = ViewEdge(
+                nodes[link.src].id, nodes[link.dst].id, shape=tuple(link.shape) if link.shape is not None else None
+            )
 
     notes: list[str] = []
     synthetic: dict[tuple[str, ...], ViewCluster] = {}
@@ -275,11 +279,6 @@ GENERIC_GRAPH_NAMES = frozenset(
 def _model_title(analysis: Analysis) -> str:
     name = analysis.model.graph.name if analysis.model is not None else ""
     return "" if name.strip().lower() in GENERIC_GRAPH_NAMES else name
-
-
-def _cluster_key(node: ViewNode) -> tuple[str, ...]:
-    """The module path a node sits in: its path minus its own last segment."""
-    return node.path[:-1]
 
 
 def _fold(
@@ -357,7 +356,7 @@ def _mark_skips(
     repetition of a folded run starts from the same place in the first.
     """
     for skip in analysis.skips:
-        kind = EdgeKind(getattr(skip.kind, "value", skip.kind))
+        kind = EdgeKind.of(skip.kind)
         fork, merge = group.get(skip.fork), group.get(skip.merge)
         if merge not in nodes:
             continue  # folded away with a repetition

@@ -1,7 +1,7 @@
 """JSON: the ``modelmap analyze --json`` object plus the layer graph as node-link data.
 
 The object is :meth:`Analysis.to_dict` at ``options.depth`` (else the analysis's own
-default depth) with one more key,
+default depth, :meth:`Analysis.view_depth`) with one more key,
 ``graph``: :meth:`Analysis.layer_graph` at the same depth as networkx node-link data
 (``nodes``/``edges``), so ``networkx.node_link_graph(d["graph"], edges="edges")``
 rebuilds it. Non-ASCII text is written as ``\\uXXXX`` escapes, so any name
@@ -25,8 +25,8 @@ if TYPE_CHECKING:  # pragma: no cover
 def analysis_json(analysis: Analysis, options: DrawOptions | None = None) -> dict[str, Any]:
     """The JSON object as Python data."""
     options = options or DrawOptions()
-    depth = options.depth if options.depth is not None else getattr(analysis, "depth", None)
-    data = analysis.to_dict(depth)
+    depth = analysis.view_depth(options.depth)
+    data = analysis.to_dict(depth)  # collapses the layers at ``depth`` once: layer_graph reuses it
     data["graph"] = nx.node_link_data(analysis.layer_graph(depth), edges="edges")
     return json.loads(json.dumps(data, default=_default))
 

@@ -39,12 +39,18 @@ from typing import Any
 import numpy as np
 
 from modelmap._errors import InputError, MissingDependencyError
+from modelmap.core.kinds import SkipKind
 from modelmap.core.weights import WeightOptions, iter_weights, stats_for
 
 _SAFE = re.compile(r"[^A-Za-z0-9_.\-]")
 
 #: scope prefix per skip kind
-SKIP_SCOPES: Mapping[str, str] = {"identity": "residual", "projection": "residual", "concat": "concat", "gate": "gate"}
+SKIP_SCOPES: Mapping[SkipKind, str] = {
+    SkipKind.IDENTITY: "residual",
+    SkipKind.PROJECTION: "residual",
+    SkipKind.CONCAT: "concat",
+    SkipKind.GATE: "gate",
+}
 
 
 @dataclass(frozen=True)
@@ -123,8 +129,7 @@ def scope_names(analysis: Any) -> dict[str, str]:
     for skip, names, parent in planned:
         if parent and per_parent[parent] == 1:
             continue  # the module holding the skip is the block already
-        kind = getattr(skip.kind, "value", str(skip.kind))
-        prefix = SKIP_SCOPES.get(kind, "skip")
+        prefix = SKIP_SCOPES.get(skip.kind, "skip")
         counters[prefix] = counters.get(prefix, 0) + 1
         scope = f"{prefix}_{counters[prefix]}"
         for n in names:
@@ -166,13 +171,12 @@ def graph_def(analysis: Any, names: Mapping[str, str] | None = None) -> Any:
     names = names or scope_names(analysis)
     skip_at = {}
     for skip in getattr(analysis, "skips", ()):
-        kind = getattr(skip.kind, "value", str(skip.kind))
-        skip_at[skip.merge] = f"{kind} skip from {skip.fork}"
+        skip_at[skip.merge] = f"{skip.kind} skip from {skip.fork}"
     gd = graph_pb2.GraphDef()
     for layer in analysis.layers:
         node = gd.node.add()
         node.name = names[layer.name]
-        kind = getattr(layer.kind, "value", str(layer.kind))
+        kind = str(layer.kind)
         node.op = _segment(layer.type or kind or "Layer")
         for src in layer.inputs:
             if src in names:

@@ -53,8 +53,9 @@ def analyze(
     """Convert ``model`` (anything :func:`to_onnx` accepts, an ``onnx.ModelProto`` too) and
     analyse it: layers, module tree, skip connections, repeated blocks, parameters.
 
-    ``depth`` is the default depth of the returned :class:`~modelmap.core.Analysis`'s
-    ``to_dict()`` and ``summary()`` (modules deeper than ``depth`` collapsed).
+    ``depth`` is the depth the returned :class:`~modelmap.core.Analysis` shows by default
+    (its ``depth``): ``to_dict()``, ``summary()`` and drawings without a depth of their own
+    collapse modules deeper than ``depth``.
 
     >>> a = mm.analyze(model, example_input)   # doctest: +SKIP
     >>> [s.kind for s in a.skips], a.params    # doctest: +SKIP
@@ -63,9 +64,7 @@ def analyze(
 
     if depth is not None and depth < 1:
         raise InputError(f"depth must be at least 1, not {depth}")
-    analysis = analyze_onnx(to_onnx(model, None, example_input, input_shape=input_shape, verbose=verbose))
-    analysis.depth = depth
-    return analysis
+    return analyze_onnx(to_onnx(model, None, example_input, input_shape=input_shape, verbose=verbose), depth=depth)
 
 
 def draw(

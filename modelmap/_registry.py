@@ -1,12 +1,14 @@
-"""A small name-keyed registry shared by converters and exporters.
+"""A small name-keyed registry shared by converters and exporters, and hooks.
 
 A duplicate key is an error, not a silent override. Third-party plug-ins are
 loaded lazily from an entry-point group the first time the registry is read.
+A :class:`Hook` lets a lower layer call what a higher one provides (the core shows an
+Analysis in Jupyter through :data:`display_hook`, which the exporters provide).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -82,3 +84,36 @@ class Registry(Generic[T]):
     def __contains__(self, name: object) -> bool:
         self._load_plugins()
         return name in self._items
+
+
+class Hook(Generic[T]):
+    """One function that a lower layer calls and a higher layer provides.
+
+    The core may not import the exporters, yet an Analysis shows itself in Jupyter as a
+    diagram: the core calls :data:`display_hook`, which :mod:`modelmap.exporters`
+    provides when it is imported (importing modelmap imports it). Providing a second,
+    different function is an error, as a duplicate registry key is.
+
+    >>> h = Hook("demo")
+    >>> h.get() is None
+    True
+    >>> h.provide(len); h.get()("abc")
+    3
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._item: T | None = None
+
+    def provide(self, item: T) -> None:
+        if self._item is not None and self._item is not item:
+            raise DuplicateKeyError(f"hook {self.name!r} is already provided by {self._item!r}")
+        self._item = item
+
+    def get(self) -> T | None:
+        """The function provided, or None when nothing provides it (yet)."""
+        return self._item
+
+
+#: ``display(analysis, include, exclude) -> {mime type: data}`` for Jupyter's ``_repr_mimebundle_``.
+display_hook: Hook[Callable[..., dict[str, str]]] = Hook("display")
