@@ -206,8 +206,15 @@ class View:
         """Click a box (expand/unfold) or a frame's title bar (collapse/fold), then wait for the drawing."""
         n = self.renders()
         box = self.box(path)
-        (box.locator(":scope > .hdr") if box.get_attribute("aria-expanded") == "true" else box).click()
+        target = box.locator(":scope > .hdr") if box.get_attribute("aria-expanded") == "true" else box
+        target.focus()  # the page pans a focused box into view
+        target.click()
         self.wait(n + 1)
+
+    def pick(self, path: str, hover: bool = False) -> None:
+        """Click (or hover) a box, after focusing it so that the page pans it into view."""
+        self.box(path).focus()
+        self.box(path).hover() if hover else self.box(path).click()
 
     def find(self, text: str) -> None:
         n = self.renders()
@@ -225,8 +232,9 @@ class View:
         return self.page.inner_text("#info")
 
     def skip_edges(self, kind: str) -> list[tuple[str, str]]:
-        return self.page.eval_on_selector_all(
+        pairs = self.page.eval_on_selector_all(
             f'#canvas path[data-skip="{kind}"]', "els => els.map(e => [e.dataset.src, e.dataset.dst])")
+        return [tuple(p) for p in pairs]
 
     def download(self, button: str) -> bytes:
         with self.page.expect_download() as d:
@@ -265,7 +273,7 @@ def test_torch_seed_resnet(open_view, torch_resnet) -> None:
     top = ["x", "input_bn", "conv", "relu", "bn", "stage1", "stage2", "stage3", "stage4", "pool", "flatten", "fc"]
     assert v.paths()[: len(top)] == top and v.paths()[-1] == "output"
     assert [v.expanded(s) for s in ("stage1", "stage4")] == ["false", "false"]
-    assert "1 projection" in v.box("stage2").inner_text() and "4 identity" in v.box("stage2").inner_text()
+    assert "1 projection" in v.box("stage2").text_content() and "4 identity" in v.box("stage2").text_content()
     legend = v.page.inner_text("#legend")
     assert "identity" in legend and "(11)" in legend and "projection" in legend and "(3)" in legend
 
@@ -277,7 +285,7 @@ def test_torch_seed_resnet(open_view, torch_resnet) -> None:
     v.shot("1-stage1.0")
     assert v.expanded(run) == "true" and v.box("stage1.1").count() == 1
     assert ("bn", "stage1.0/add") in v.skip_edges("identity")
-    v.box("stage1.0/add").click()
+    v.pick("stage1.0/add")
     assert "Merge of an identity skip" in v.info() and "body of 4 layers" in v.info()
 
     v.toggle("stage1")  # collapse: its inside is gone again
@@ -310,20 +318,24 @@ def test_keras_seed_resnet(open_view, keras_resnet) -> None:
     v = open_view(a, "keras-seed-resnet")
     v.shot("0-open")
     # a flat model: its layers at the top, each run of residual blocks folded
-    runs = {b.count: f"{b.members[0]} \u2026 {b.members[-1]}" for b in a.blocks}
-    assert sorted(int(v.box(p).get_attribute("data-repeat")) for p in runs.values()) == sorted(runs)
-    assert len(v.skip_edges("projection")) == 3  # the downsampling blocks are not folded
-    folded = sum(b.count for b in a.blocks)
-    assert len(v.skip_edges("identity")) == 11 - folded
+    runs = [f"{b.members[0]} \u2026 {b.members[-1]}" for b in a.blocks]
+    assert [int(v.box(p).get_attribute("data-repeat")) for p in runs] == [b.count for b in a.blocks] == [2, 4, 4]
+    in_runs = {name for b in a.blocks for unit in b.units for name in unit}
+    merges = {k: {s.merge for s in a.skips if s.kind.value == k} for k in ("identity", "projection")}
+    # the downsampling blocks are not folded: their projections are drawn, fork -> shortcut -> merge
+    assert {dst for _, dst in v.skip_edges("projection")} >= merges["projection"]
+    assert {dst for _, dst in v.skip_edges("identity")} == merges["identity"] - in_runs
+    assert "2 identity" in v.box(runs[0]).text_content()  # the folded ones are counted on their box
 
-    v.toggle(runs[4])
+    v.toggle(runs[1])
     v.shot("1-unfolded")
-    assert len(v.skip_edges("identity")) == 11 - folded + 4
+    still_folded = in_runs - {name for unit in a.blocks[1].units for name in unit}
+    assert {dst for _, dst in v.skip_edges("identity")} == merges["identity"] - still_folded
     merge = next(s.merge for s in a.skips if s.kind.value == "identity" and s.merge in a.blocks[1].units[2])
-    v.box(merge).hover()
+    v.pick(merge, hover=True)
     assert "Merge of an identity skip" in v.info()
-    v.toggle(runs[4])  # fold it again
-    assert v.box(runs[4]).get_attribute("aria-expanded") == "false"
+    v.toggle(runs[1])  # fold it again
+    assert v.box(runs[1]).get_attribute("aria-expanded") == "false"
     v.check_clean()
 
 
@@ -341,7 +353,7 @@ def test_gpt2_tiny(open_view, gpt2) -> None:
     v.shot("0-open")
     assert v.expanded("transformer") == "true"  # the one container holding the model opens itself
     run = "transformer.h.0 \u2026 transformer.h.1"
-    assert v.box(run).get_attribute("data-repeat") == "2" and "GPT2Block" in v.box(run).inner_text()
+    assert v.box(run).get_attribute("data-repeat") == "2" and "GPT2Block" in v.box(run).text_content()
 
     v.find("transformer.h.1.mlp.c_fc")
     v.shot("1-search")
@@ -350,7 +362,7 @@ def test_gpt2_tiny(open_view, gpt2) -> None:
 
     rejected = gpt2.rejections[0]  # a merge that is not a skip says why
     v.find(rejected.merge)
-    v.box(rejected.merge).click()
+    v.pick(rejected.merge)
     assert "Not a skip connection: " + rejected.reason in v.info()
     v.check_clean()
 
@@ -369,16 +381,17 @@ def test_synthetic_50k_ops(open_view, synthetic_50k) -> None:
     a = synthetic_50k
     assert a.op_count >= 49_000
     v = open_view(a, "synthetic-50k")
-    assert len(v.paths()) <= 12  # only the top level is drawn
-    v.toggle("layer3")
-    run = next(p for p in v.paths() if p.startswith("layer3.1 \u2026"))
+    assert len(v.paths()) <= 12  # only the top level is drawn; stages 2-4 are alike, folded x 3
+    assert v.box("layer2 \u2026 layer4").get_attribute("data-repeat") == "3"
+    v.toggle("layer1")
+    run = next(p for p in v.paths() if p.startswith("layer1.0 \u2026"))
     count = int(v.box(run).get_attribute("data-repeat"))
     assert count > 1500
     v.toggle(run)  # a long run unfolds a page at a time
     v.shot("0-unfolded")
     paths = v.paths()
-    assert "layer3.8" in paths and "layer3.9" not in paths and len(paths) < 40
-    rest = next(p for p in paths if p.startswith("layer3.9 \u2026"))
+    assert "layer1.7" in paths and "layer1.8" not in paths and len(paths) < 40
+    rest = next(p for p in paths if p.startswith("layer1.8 \u2026"))
     assert int(v.box(rest).get_attribute("data-repeat")) == count - 8
 
     v.find("layer2.1234.b.conv")

@@ -300,6 +300,7 @@
   const FONT = getComputedStyle(document.body).getPropertyValue('--font').trim() || 'sans-serif';
   const NAME_FONT = `600 12px ${FONT}`;
   const TEXT_FONT = `11px ${FONT}`;
+  const BADGE_FONT = `600 11px ${FONT}`;
   const measureCtx = document.createElement('canvas').getContext('2d');
   const widthMemo = new Map();
   function textWidth(text, font) {
@@ -343,7 +344,9 @@
   function boxSize(it) {
     const lines = boxLines(it);
     let w = textWidth(lines[0], NAME_FONT);
-    for (let k = 1; k < lines.length; k++) w = Math.max(w, textWidth(lines[k], TEXT_FONT));
+    for (let k = 1; k < lines.length; k++) {
+      w = Math.max(w, textWidth(lines[k], it.badges && k === lines.length - 1 ? BADGE_FONT : TEXT_FONT));
+    }
     const extra = it.type === 'fold' ? STACK * 2 : 0;
     return { w: Math.ceil(Math.max(w + 22, 72)) + extra, h: 12 + 16 + 14 * (lines.length - 1) + extra, lines };
   }
@@ -787,6 +790,18 @@
     applyView();
   }
 
+  function bringIntoView(it) { // pan (not zoom) so that a box, or a frame's title bar, is on screen
+    const W = stage.clientWidth;
+    const H = stage.clientHeight;
+    const h = it.children ? HEADER : it.h;
+    const sx = view.x + it.x * view.k;
+    const sy = view.y + it.y * view.k;
+    if (sx >= 0 && sy >= 0 && sx + it.w * view.k <= W && sy + h * view.k <= H) return;
+    view.x = it.w * view.k <= W ? W / 2 - (it.x + it.w / 2) * view.k : 16 - it.x * view.k;
+    view.y = H / 3 - it.y * view.k;
+    applyView();
+  }
+
   let drag = null;
   let dragged = false;
   canvas.addEventListener('pointerdown', (ev) => {
@@ -835,12 +850,17 @@
     render(edges);
     if (anchor) keepAnchor(anchor); else fit(true);
     markSelection();
+    document.getElementById('status').textContent =
+      `${plural(items.filter((it) => !it.children).length, 'box')} \u00b7 ${plural(edges.length, 'edge')} \u00b7 layout ${Math.round(timings.layout)} ms`;
+    await painted();
     timings.last = performance.now() - start;
     timings.boxes = items.length - 1;
     renders++;
+    if (!timings.open) timings.open = performance.now(); // since the navigation started
     document.body.setAttribute('data-renders', String(renders));
-    document.getElementById('status').textContent =
-      `${plural(items.filter((it) => !it.children).length, 'box')} \u00b7 ${plural(edges.length, 'edge')} \u00b7 layout ${Math.round(timings.layout)} ms`;
+  }
+  function painted() { // after the browser has drawn the frame
+    return new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
   }
   function anchorOf(it) { // where an item is on screen now, to keep it there after a redraw
     return { key: itemKey(it), sx: view.x + it.x * view.k, sy: view.y + it.y * view.k };
@@ -901,6 +921,10 @@
     ev.preventDefault();
     select(it);
     toggle(it);
+  });
+  canvas.addEventListener('focusin', (ev) => { // keyboard users (Tab) follow the focus
+    const it = itemAt(ev.target);
+    if (it) bringIntoView(it);
   });
   canvas.addEventListener('pointerover', (ev) => {
     const it = itemAt(ev.target);
@@ -1080,7 +1104,7 @@
   showInfo(null);
   initialState();
   window.modelmapView = { timings };
-  redraw(null).then(() => { timings.open = performance.now(); }, (err) => {
+  redraw(null).catch((err) => {
     document.getElementById('status').textContent = 'layout failed: ' + String(err && err.message || err);
     console.error(err);
   });
