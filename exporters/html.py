@@ -46,6 +46,9 @@ ASSETS = Path(__file__).with_name("assets")
 
 #: Runs of more than this many repetitions unfold a page at a time (see html_view.js).
 UNFOLD_PAGE = 8
+#: A module with more entries (children; a run counts once) than 1.5 times this draws this many
+#: at a time, the rest as "N more" boxes: an ONNX file without hierarchy has every op at the top.
+WINDOW = 60
 
 
 # ----------------------------------------------------------------------------- what the view reads
@@ -286,6 +289,7 @@ def _page_options(options: DrawOptions) -> dict[str, Any]:
         "legend": options.legend,
         "paper": options.style == "paper",
         "page": UNFOLD_PAGE,
+        "window": WINDOW,
     }
 
 

@@ -7,7 +7,7 @@ residual network (PyTorch and Keras), GPT-2 (tiny), a synthetic model of 50,000 
 a model whose every name is hostile. Screenshots of each step go to
 ``test-artifacts/html/`` (look at them after a change to the page).
 
-Speed is measured by ``benchmarks/html.py``, not here.
+Speed is measured by ``benchmarks/html_view.py``, not here.
 """
 
 from __future__ import annotations
@@ -397,6 +397,38 @@ def test_synthetic_50k_ops(open_view, synthetic_50k) -> None:
     v.find("layer2.1234.b.conv")
     v.shot("1-search")
     assert v.in_view("layer2.1234.b.conv") and len(v.paths()) < 80
+    v.check_clean()
+
+
+def test_drawing_options_set_the_first_view(open_view) -> None:
+    """--depth N opens the modules above depth N; --no-fold opens the runs; LR lays out to the right."""
+    a = seed_analysis("seed_resnet")
+    v = open_view(a, "seed-depth2-lr", DrawOptions(depth=2, fold=False, direction="LR"))
+    v.shot("0-open")
+    assert [v.expanded(f"stage{i}") for i in range(1, 5)] == ["true"] * 4
+    assert v.expanded("stage2.1 \u2026 stage2.4") == "true" and v.expanded("stage2.1") == "false"
+    x = [v.box(p).bounding_box()["x"] for p in ("stage1", "stage2", "stage3")]
+    assert x == sorted(x) and x[0] < x[1] < x[2]  # left to right
+    v.check_clean()
+
+
+def test_a_flat_graph_is_drawn_a_window_at_a_time(open_view) -> None:
+    """An ONNX file without hierarchy puts every op at the top: 60 are drawn, the rest wait in boxes."""
+    from modelmap.core import analyze_onnx
+
+    relus = [onnx.helper.make_node("Relu", [f"t{i}"], [f"t{i + 1}"], name=f"relu_{i}") for i in range(300)]
+    graph = onnx.helper.make_graph(relus, "flat", [onnx.helper.make_tensor_value_info("t0", onnx.TensorProto.FLOAT, [1, 4])],
+                                   [onnx.helper.make_tensor_value_info("t300", onnx.TensorProto.FLOAT, [1, 4])])
+    a = analyze_onnx(onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", 17)]))
+    v = open_view(a, "flat-300")
+    later = "relu_59 \u2026 output"
+    assert len(v.paths()) == 61 and v.box(later).get_attribute("data-more") == "242"
+    v.toggle(later)
+    assert "relu_118" in v.paths() and v.box("relu_119 \u2026 output").count() == 1
+    v.find("relu_250")  # the window moves to the layer searched for
+    v.shot("0-search")
+    assert v.in_view("relu_250") and len(v.paths()) == 62
+    assert v.box("t0 \u2026 relu_219").get_attribute("data-more") == "221"  # and the ones before it wait too
     v.check_clean()
 
 

@@ -151,12 +151,14 @@
 
   const expanded = new Uint8Array(N); // modules drawn as open frames
   const runs = new Map(); // block -> Set of repetitions shown (absent: folded into one box)
+  const windows = new Map(); // module with many entries -> the range of them drawn {start, count}
   expanded[0] = 1;
 
   function initialState() {
     expanded.fill(0);
     expanded[0] = 1;
     runs.clear();
+    windows.clear();
     if (opts.depth) {
       for (let i = 1; i < N; i++) if (!isLeaf(i) && depth[i] < opts.depth) expanded[i] = 1;
     } else {
@@ -196,11 +198,46 @@
     fillFrame(root, 0);
     return root;
   }
+  // A module's entries: its children, a run of repeated children counting as one. A module
+  // with very many (an ONNX file without hierarchy: every op at the top) draws a window of
+  // them; the rest become "N more" boxes before and after it.
+  const entryMemo = new Map();
+  function entriesOf(m) {
+    let list = entryMemo.get(m);
+    if (!list) {
+      list = [];
+      for (const c of children[m]) {
+        const b = childBlock[c];
+        if (b < 0) list.push({ child: c, block: -1 });
+        else if (c === blocks[b].lead) list.push({ child: c, block: b });
+      }
+      entryMemo.set(m, list);
+    }
+    return list;
+  }
+  function windowOf(m) {
+    const n = entriesOf(m).length;
+    if (n <= opts.window * 1.5) return { start: 0, count: n };
+    return windows.get(m) || { start: 0, count: opts.window };
+  }
   function fillFrame(frame, m) {
-    for (const c of children[m]) {
-      const b = childBlock[c];
-      if (b < 0) emitNode(frame, c);
-      else if (c === blocks[b].lead) emitRun(frame, b);
+    const list = entriesOf(m);
+    const w = windowOf(m);
+    const stop = Math.min(list.length, w.start + w.count);
+    if (w.start > 0) emitMore(frame, m, 0, w.start - 1);
+    for (let k = w.start; k < stop; k++) {
+      const e = list[k];
+      if (e.block < 0) emitNode(frame, e.child); else emitRun(frame, e.block);
+    }
+    if (stop < list.length) emitMore(frame, m, stop, list.length - 1);
+  }
+  function emitMore(frame, m, lo, hi) {
+    const it = newItem('more', entriesOf(m)[lo].child, frame);
+    Object.assign(it, { owner: m, lo, hi });
+    for (let k = lo; k <= hi; k++) {
+      const e = entriesOf(m)[k];
+      const kids = e.block < 0 ? [e.child] : blocks[e.block].units.flat();
+      for (const c of kids) rep.fill(it.idx, c, end[c]);
     }
   }
   function emitNode(frame, c) {
@@ -248,10 +285,22 @@
       const first = memberName(it.block, it.lo);
       return it.hi > it.lo ? `${first} ${ELLIPSIS} ${memberName(it.block, it.hi)}` : first;
     }
+    if (it.type === 'more') {
+      const list = entriesOf(it.owner);
+      return `${keyOf(list[it.lo].child)} ${ELLIPSIS} ${keyOf(list[it.hi].child)}`;
+    }
     return keyOf(it.node);
   }
-  const expandable = (it) => it.type === 'fold' || it.type === 'module' || it.type === 'run'
+  const expandable = (it) => it.type === 'fold' || it.type === 'module' || it.type === 'run' || it.type === 'more'
     || (it.type === 'node' && !isLeaf(it.node));
+  function moreLayers(it) { // how many layers a "more" box stands for
+    let n = 0;
+    for (let k = it.lo; k <= it.hi; k++) {
+      const e = entriesOf(it.owner)[k];
+      for (const c of e.block < 0 ? [e.child] : blocks[e.block].units.flat()) n += isLeaf(c) ? 1 : leafCount(c);
+    }
+    return n;
+  }
 
   // ------------------------------------------------------------------ 2. edges and skips
 
@@ -322,7 +371,11 @@
     const facts = (shape, params) => [opts.shapes ? shape : '', opts.params && params ? compact(params) + ' params' : '']
       .filter(Boolean).join(' \u00b7 ');
     let lines;
-    if (it.type === 'fold') {
+    if (it.type === 'more') {
+      const list = entriesOf(it.owner);
+      lines = [`\u25B8 ${plural(moreLayers(it), 'more layer')}`,
+        `${clip(shortName(list[it.lo].child), 22)} ${ELLIPSIS} ${clip(shortName(list[it.hi].child), 22)}`];
+    } else if (it.type === 'fold') {
       const n = it.hi - it.lo + 1;
       const span = n > 1 ? `${clip(memberName(it.block, it.lo), 22)} ${ELLIPSIS} ${clip(memberName(it.block, it.hi), 22)}` : '';
       lines = [`\u25B8 ${clip(blocks[it.block].name, 32)} \u00d7 ${exact(n)}`, span,
@@ -437,6 +490,7 @@
     .box rect.body { stroke: #5b6675; stroke-width: 1; }
     .box.expandable rect.body { stroke: #334155; stroke-width: 1.6; }
     .box.fold rect.body, .box.fold rect.stack { stroke: #334155; stroke-width: 1.4; }
+    .box.more rect.body { stroke-dasharray: 4 3; }
     .box:hover rect.body, .box:focus rect.body { stroke: #2563eb; stroke-width: 2; outline: none; }
     .box:focus, .hdr:focus { outline: none; }
     .box.selected rect.body { stroke: #2563eb; stroke-width: 2.6; }
@@ -508,6 +562,7 @@
     g.setAttribute('data-item', String(it.idx));
     g.setAttribute('data-path', itemKey(it));
     if (expandable(it)) g.setAttribute('aria-expanded', String(it.type === 'module' || it.type === 'run'));
+    if (it.type === 'more') g.setAttribute('data-more', String(it.hi - it.lo + 1));
     if (it.type === 'fold' || it.type === 'run') {
       g.setAttribute('data-repeat', String(it.hi - it.lo + 1));
       g.setAttribute('data-block', blocks[it.block].name);
@@ -517,12 +572,12 @@
   function drawBox(it) {
     const leaf = it.type === 'node' && isLeaf(it.node);
     const io = leaf && (kindOf(it.node) === 'input' || kindOf(it.node) === 'output');
-    const g = el('g', { class: 'box' + (expandable(it) ? ' expandable' : '') + (it.type === 'fold' ? ' fold' : '') + (io ? ' io' : ''),
+    const g = el('g', { class: 'box' + (expandable(it) ? ' expandable' : '') + (it.type === 'node' ? '' : ' ' + it.type) + (io ? ' io' : ''),
       transform: `translate(${it.x},${it.y})`, tabindex: '0', role: 'button' });
     tagItem(g, it);
     let w = it.w;
     let h = it.h;
-    const fill = it.type === 'fold' ? fillOf(0) : fillOf(it.node);
+    const fill = it.type === 'node' ? fillOf(it.node) : fillOf(0);
     if (it.type === 'fold') {
       w -= 2 * STACK;
       h -= 2 * STACK;
@@ -660,6 +715,7 @@
     info.replaceChildren();
     if (!it || it.type === 'root') { overview(); return; }
     if (it.type === 'fold' || it.type === 'run') { runInfo(it); return; }
+    if (it.type === 'more') { moreInfo(it); return; }
     const i = it.node;
     const h = document.createElement('h2');
     h.textContent = names[i];
@@ -735,7 +791,18 @@
     row(dl, 'Output shape', outputShape(last) || 'unknown');
     info.append(dl, div('i-hint', hintFor(it)));
   }
+  function moreInfo(it) {
+    const list = entriesOf(it.owner);
+    const h = document.createElement('h2');
+    h.textContent = `${plural(moreLayers(it), 'more layer')}`;
+    info.append(h, div('i-sub', `not drawn yet, in ${it.owner ? names[it.owner] : 'the model'}`));
+    const dl = document.createElement('dl');
+    row(dl, 'From', names[list[it.lo].child]);
+    row(dl, 'To', names[list[it.hi].child]);
+    info.append(dl, div('i-hint', hintFor(it)));
+  }
   function hintFor(it) {
+    if (it.type === 'more') return `Click to draw ${exact(Math.min(opts.window, it.hi - it.lo + 1))} more of them.`;
     if (it.type === 'fold') return 'Click to unfold the repetitions.';
     if (it.type === 'run') return 'Click the title bar to fold the run again.';
     if (it.type === 'module') return 'Click the title bar to collapse.';
@@ -775,8 +842,8 @@
     const W = stage.clientWidth;
     const H = stage.clientHeight;
     const fitK = Math.min((W - 32) / graphSize.w, (H - 32) / graphSize.h, 1);
-    view.k = readable ? Math.max(fitK, Math.min(0.85, (W - 32) / graphSize.w)) : fitK;
-    view.x = Math.max(16, (W - graphSize.w * view.k) / 2);
+    view.k = readable ? Math.max(fitK, 0.85) : fitK; // readable: text stays legible, the start in view
+    view.x = graphSize.w * view.k <= W - 32 ? (W - graphSize.w * view.k) / 2 : 16;
     view.y = graphSize.h * view.k <= H - 32 ? (H - graphSize.h * view.k) / 2 : 16;
     applyView();
   }
@@ -879,7 +946,11 @@
 
   function toggle(it) {
     const anchor = anchorOf(it);
-    if (it.type === 'fold') {
+    if (it.type === 'more') {
+      const w = windowOf(it.owner);
+      const add = Math.min(opts.window, it.hi - it.lo + 1);
+      windows.set(it.owner, it.lo < w.start ? { start: w.start - add, count: w.count + add } : { start: w.start, count: w.count + add });
+    } else if (it.type === 'fold') {
       runs.set(it.block, firstPage(it.block, it.lo, it.hi));
     } else if (it.type === 'run') {
       runs.delete(it.block);
@@ -936,6 +1007,15 @@
 
   async function reveal(i) {
     for (let a = parent[i]; a > 0; a = parent[a]) expanded[a] = 1;
+    for (let x = i; x > 0; x = parent[x]) { // inside each module's window of entries
+      const list = entriesOf(parent[x]);
+      const b = childBlock[x];
+      const k = list.findIndex((e) => (b < 0 ? e.child === x : e.block === b));
+      const w = windowOf(parent[x]);
+      if (k < w.start || k >= w.start + w.count) {
+        windows.set(parent[x], { start: Math.max(0, k - (opts.window >> 1)), count: opts.window });
+      }
+    }
     for (let x = i; x > 0; x = parent[x]) {
       const b = childBlock[x];
       if (b < 0) continue;
@@ -1093,6 +1173,7 @@
     expanded.fill(0);
     expanded[0] = 1;
     runs.clear();
+    windows.clear();
     redraw(null);
   });
 

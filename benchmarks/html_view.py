@@ -1,7 +1,9 @@
 """Benchmark: the interactive HTML view in headless Chromium (Debian's, driven by Playwright).
 
-    .venv/bin/python benchmarks/html.py                    # the 50k-op synthetic ResNet and the seed ResNet
-    .venv/bin/python benchmarks/html.py --ops 20000 --repeat 5 --no-seed
+    .venv/bin/python benchmarks/html_view.py                    # the 50k-op synthetic ResNet and the seed ResNet
+    .venv/bin/python benchmarks/html_view.py --ops 20000 --repeat 5 --no-seed
+
+(Named html_view.py: a script called html.py would hide the standard library's html module.)
 
 For each model: the time to write the page (Python, after the analysis) and its size; then,
 ``--repeat`` times in a fresh page, the median of
