@@ -88,7 +88,8 @@ class Source:
 def read_analysis(analysis: Analysis) -> Source:
     """THE ONE PLACE THAT READS THE ANALYSIS (module tree, layers, skips, blocks, rejections).
 
-    When the Analysis interface changes, only this function changes. It walks
+    When the Analysis interface changes, only this function and its two helpers below
+    (:func:`_tree_node`, :func:`_unit_children`) change. It walks
     ``analysis.tree`` depth first in execution order, so that every module's subtree is
     a contiguous range of node indices (the page relies on it).
     """
