@@ -11,6 +11,7 @@ name          extensions           content
 ``markdown``  ``.md``              the Mermaid flowchart in a fenced block
 ``onnx``      ``.onnx``            Netron-ready annotated model (:mod:`.netron`)
 ``json``      ``.json``            ``analyze --json`` plus the layer graph
+``html``      ``.html .htm``       interactive, self-contained page (:mod:`.html`)
 ============  ===================  =============================================
 
 :data:`registry` maps names and extensions to :class:`Exporter` objects; third
@@ -71,6 +72,7 @@ for _e in (
     Exporter("markdown", (".md",), _lazy("mermaid", "generate_markdown"), "Mermaid flowchart in a fenced Markdown block"),
     _OnnxExporter("onnx", (".onnx",), _lazy("netron", "generate_onnx"), "Netron-ready annotated ONNX model"),
     Exporter("json", (".json",), _lazy("json_export", "generate_json"), "analyze --json object plus the layer graph"),
+    Exporter("html", (".html", ".htm"), _lazy("html", "generate_html"), "interactive, self-contained HTML view"),
 ):
     registry.register(_e.name, _e, _e.extensions)
 del _e

@@ -5,7 +5,8 @@ reaches an output goes through exactly one of these:
 
 - :func:`dot_string`   a complete DOT double-quoted string, for any DOT attribute value;
 - :func:`mermaid_string` a complete Mermaid ``"..."`` label, for node, subgraph and edge labels;
-- :func:`xml_text`     text or attribute content for HTML and SVG.
+- :func:`xml_text`     text or attribute content for HTML and SVG;
+- :func:`script_json`  a JSON document to embed in an HTML ``<script type="application/json">``.
 
 Identifiers are never made from names: exporters generate them (``n0``, ``c1``...),
 so no keyword (``end``, ``graph``, ``node``, ``subgraph``) can ever be an id.
@@ -24,7 +25,9 @@ a name can start a tag, an entity, an escape sequence or a new statement.
 
 from __future__ import annotations
 
+import json
 import re
+from typing import Any
 
 # C0/C1 controls (and DEL) are not text; XML 1.0 forbids most of them outright.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
@@ -93,4 +96,25 @@ def xml_text(text: str) -> str:
     )
 
 
-__all__ = ["dot_string", "mermaid_string", "xml_text"]
+# Characters that could end a <script> element or start markup inside one, and the two
+# line separators that old JavaScript parsers treat as newlines.
+_SCRIPT_UNSAFE = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+_SCRIPT_UNSAFE_RE = re.compile("[<>&\u2028\u2029]")
+
+
+def script_json(value: Any) -> str:
+    r"""``value`` as JSON that is inert inside ``<script type="application/json">``.
+
+    ``<``, ``>``, ``&`` and U+2028/U+2029 become ``\uXXXX`` escapes (they can only occur
+    inside JSON strings, where ``JSON.parse`` turns them back), so no ``</script>`` or
+    ``<!--`` can appear; lone surrogates become U+FFFD so that the text is valid UTF-8.
+
+    >>> script_json({"name": "</script><b>&"})
+    '{"name":"\\u003c/script\\u003e\\u003cb\\u003e\\u0026"}'
+    """
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    text = _SURROGATE.sub("\ufffd", text)
+    return _SCRIPT_UNSAFE_RE.sub(lambda m: _SCRIPT_UNSAFE[m.group(0)], text)
+
+
+__all__ = ["dot_string", "mermaid_string", "script_json", "xml_text"]

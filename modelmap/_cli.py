@@ -113,10 +113,10 @@ def convert(model: str, output: str, input_shape: tuple[tuple[int, ...], ...] | 
 @click.argument("model")
 @click.option(
     "-o", "--output", required=True, type=click.Path(dir_okay=False),
-    help="The file to write: .svg .pdf .png .dot .mmd .md .onnx .json (or see --format).",
+    help="The file to write: .svg .pdf .png .dot .mmd .md .onnx .json .html (or see --format).",
 )
 @click.option("--format", "fmt", default=None, metavar="NAME",
-              help="Output format when the extension does not say: dot, svg, pdf, png, mermaid, markdown, onnx, json.")
+              help="Output format when the extension does not say: dot, svg, pdf, png, mermaid, markdown, onnx, json, html.")
 @click.option("--depth", type=click.IntRange(min=1), default=None, help="Collapse modules deeper than N levels.")
 @click.option("--fold/--no-fold", default=None, help="Fold repeated blocks into one marked x N [default: fold above 60 layers].")
 @click.option("--style", type=click.Choice(["detailed", "paper"]), default="detailed", show_default=True,

@@ -75,6 +75,13 @@ def test_wheel_holds_exactly_the_tree(wheel: Path) -> None:
     assert not any(n.split("/")[0] in ("core", "converters", "exporters") for n in names)
 
 
+def test_wheel_holds_the_html_assets(wheel: Path) -> None:
+    """The HTML view's page, script, style and vendored elkjs (package data) are in the wheel."""
+    folder = ROOT / "exporters" / "assets"
+    names = {n for n in zipfile.ZipFile(wheel).namelist() if n.startswith("modelmap/exporters/assets/")}
+    assert names == {f"modelmap/exporters/assets/{f.name}" for f in folder.iterdir() if f.is_file()}
+
+
 def test_wheel_installs_and_imports_in_a_fresh_venv(wheel: Path, tmp_path: Path) -> None:
     env_dir = tmp_path / "venv"
     # system_site_packages gives the venv the already installed dependencies without a
