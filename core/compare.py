@@ -50,7 +50,7 @@ import networkx as nx
 
 from . import ops as opt
 from .alignment import CHANGE_COST, DP_LIMIT, align
-from .kinds import LayerKind, SkipKind
+from .kinds import ChangeKind, LayerKind, SkipKind
 from .weights import layer_nodes
 
 K = LayerKind
@@ -123,13 +123,13 @@ class Change:
     """One difference in the aligned sequences: ``added`` (in B only), ``removed`` (in A
     only) or ``changed`` (same kind, different hyper-parameters or shape)."""
 
-    op: str
+    op: ChangeKind
     a: Unit | None
     b: Unit | None
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "op": self.op,
+            "op": str(self.op),
             "a": self.a.layer if self.a else None,
             "b": self.b.layer if self.b else None,
             "a_signature": self.a.signature if self.a else None,
@@ -141,9 +141,9 @@ class Change:
         def show(u: Unit) -> str:
             return f"{u.layer}{' (fused)' if u.fused else ''} [{u.signature}]"
 
-        if self.op == "added":
+        if self.op is ChangeKind.ADDED:
             return f"+ {show(self.b)}" if self.b else "+"
-        if self.op == "removed":
+        if self.op is ChangeKind.REMOVED:
             return f"- {show(self.a)}" if self.a else "-"
         return f"~ {show(self.a)} -> {show(self.b)}" if self.a and self.b else "~"
 
@@ -164,15 +164,15 @@ class Comparison:
 
     @property
     def added(self) -> tuple[Change, ...]:
-        return tuple(c for c in self.changes if c.op == "added")
+        return tuple(c for c in self.changes if c.op is ChangeKind.ADDED)
 
     @property
     def removed(self) -> tuple[Change, ...]:
-        return tuple(c for c in self.changes if c.op == "removed")
+        return tuple(c for c in self.changes if c.op is ChangeKind.REMOVED)
 
     @property
     def changed(self) -> tuple[Change, ...]:
-        return tuple(c for c in self.changes if c.op == "changed")
+        return tuple(c for c in self.changes if c.op is ChangeKind.CHANGED)
 
     def b_marks(self) -> dict[str, str]:
         """Layer of B -> ``added`` or ``changed``: the colouring of ``draw --diff``.
@@ -184,12 +184,12 @@ class Comparison:
         for c in self.changes:
             if c.b is None:
                 continue
-            if c.op == "added" and not c.b.fused:
-                marks[c.b.layer] = "added"
+            if c.op is ChangeKind.ADDED and not c.b.fused:
+                marks[c.b.layer] = ChangeKind.ADDED.value
             else:
-                marks.setdefault(c.b.layer, "changed")
+                marks.setdefault(c.b.layer, ChangeKind.CHANGED.value)
         for _, merge, _ in self.skips_only_in_b:
-            marks.setdefault(merge, "changed")
+            marks.setdefault(merge, ChangeKind.CHANGED.value)
         return marks
 
     def to_dict(self) -> dict[str, Any]:
@@ -485,11 +485,11 @@ def compare_profiles(a: Profile, b: Profile) -> Comparison:
         if i is not None and j is not None:
             a_to_b[i] = j
             if a.units[i].signature != b.units[j].signature:
-                changes.append(Change("changed", a.units[i], b.units[j]))
+                changes.append(Change(ChangeKind.CHANGED, a.units[i], b.units[j]))
         elif i is not None:
-            changes.append(Change("removed", a.units[i], None))
+            changes.append(Change(ChangeKind.REMOVED, a.units[i], None))
         elif j is not None:
-            changes.append(Change("added", None, b.units[j]))
+            changes.append(Change(ChangeKind.ADDED, None, b.units[j]))
 
     # skip connections: matched through the alignment
     b_skips = {(k, m, f) for k, m, f in b.skips}

@@ -32,7 +32,6 @@ Only ``input`` and ``data`` nodes take part in data-flow analyses (:meth:`ModelG
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import networkx as nx
@@ -43,94 +42,14 @@ from modelmap._errors import InvalidGraphError
 from .dataflow import DataFlow
 from .kinds import NodeRole
 from .ops import meta_slot
-from .proto import OpRecord, read_nodes
+from .node import Node
+from .proto import read_nodes
 from .proto import infer_shapes as _infer_shapes
 from .roles import assign_roles
 from .tensors import FLOAT_TYPES, UNKNOWN_TYPE, ParamInfo, Source, TensorInfo, dtype_name, initializers, value_types
 from .validate import check_not_empty, produced_twice, topological_order, unknown_tensor
 
 _FLOW = (NodeRole.DATA, NodeRole.INPUT)  # the roles of nodes on the data flow
-_IO = (NodeRole.INPUT, NodeRole.OUTPUT)
-
-
-#: attribute names of an op node's dict in :attr:`ModelGraph.info`, in order
-_OP_KEYS = (
-    "kind",
-    "op_type",
-    "domain",
-    "name",
-    "index",
-    "namespace",
-    "classes",
-    "inputs",
-    "outputs",
-    "params",
-    "attrs",
-    "subgraphs",
-    "role",
-    "reads_params",
-    "sources",
-)
-#: the same for graph inputs and outputs
-_IO_KEYS = (
-    "kind",
-    "role",
-    "op_type",
-    "domain",
-    "name",
-    "namespace",
-    "classes",
-    "index",
-    "inputs",
-    "outputs",
-    "params",
-    "reads_params",
-    "attrs",
-    "subgraphs",
-    "sources",
-)
-
-
-@dataclass(slots=True, eq=False)
-class Node:
-    """One node of a :class:`ModelGraph`: an op, a graph input or a graph output.
-
-    The attributes are those :attr:`ModelGraph.info` describes, plus the node's ``id``,
-    its ``number`` (position in :attr:`ModelGraph.nodes`) and ``producers``: for each of
-    its ``sources``, the number of the node that makes the tensor (``-1`` for an
-    initializer). Analyses read these records: an attribute of a record and a position in
-    a list are much cheaper to reach than a key of a dict in a dict of a hundred
-    thousand nodes.
-    """
-
-    id: str
-    number: int
-    kind: str
-    op_type: str
-    domain: str
-    name: str
-    index: int
-    namespace: tuple[str, ...]
-    classes: tuple[str, ...]
-    inputs: tuple[str, ...]
-    outputs: tuple[str, ...]
-    params: tuple[str, ...]
-    attrs: dict[str, Any]
-    subgraphs: dict[str, onnx.GraphProto]
-    role: NodeRole
-    reads_params: bool
-    sources: tuple[tuple[str | None, str, int], ...]
-    producers: tuple[int, ...]
-
-    @property
-    def is_op(self) -> bool:
-        """An op, not a graph input or output."""
-        return self.role not in _IO
-
-    def attributes(self) -> dict[str, Any]:
-        """The node's attribute dict (see :attr:`ModelGraph.info`)."""
-        keys = _OP_KEYS if self.is_op else _IO_KEYS
-        return {k: getattr(self, k) for k in keys}
 
 
 class ModelGraph:
@@ -363,9 +282,9 @@ def build_graph(model: onnx.ModelProto, *, infer_shapes: bool = True) -> ModelGr
     types = value_types(graph)
     _add_initializers(g, graph, known)
     _add_inputs(g, graph, types, used_ids, known)
-    ops = read_nodes(graph)
+    ops, captured = read_nodes(graph)
     ids = _add_op_tensors(g, ops, types, used_ids, known)
-    reads = _resolve_reads(ops, ids, known)
+    reads = _resolve_reads(ops, captured, ids, known)
     order = topological_order(ids, reads)
     feeds_output = {known[vi.name].op for vi in graph.output if vi.name in known}
     roles, reads_params = assign_roles(ops, reads, order, feeds_output)
@@ -401,7 +320,7 @@ def _add_inputs(
             raise InvalidGraphError(f"graph input {vi.name!r} is declared twice")
         nid = unique_name(f"input:{vi.name}", used_ids)
         shape, dtype = types.get(vi.name, UNKNOWN_TYPE)
-        nodes.append(_io_node(nid, len(nodes), NodeRole.INPUT, vi.name, -1, (), (vi.name,), (), ()))
+        nodes.append(Node.io(nid, len(nodes), NodeRole.INPUT, vi.name, -1, (), (vi.name,), (), ()))
         g.inputs.append(nid)
         t = TensorInfo(vi.name, shape, dtype, producer=nid, slot=0)
         g.tensors[vi.name] = t
@@ -409,7 +328,7 @@ def _add_inputs(
 
 
 def _add_op_tensors(
-    g: ModelGraph, ops: list[OpRecord], types: dict, used_ids: set[str], known: dict[str, Source]
+    g: ModelGraph, ops: list[Node], types: dict, used_ids: set[str], known: dict[str, Source]
 ) -> list[str]:
     """The ops' node ids, by file position; the tensors they make are recorded."""
     ids: list[str] = []
@@ -429,8 +348,11 @@ def _add_op_tensors(
     return ids
 
 
-def _resolve_reads(ops: list[OpRecord], ids: list[str], known: dict[str, Source]) -> list[list[tuple[Source, int]]]:
-    """What each op reads, by file position: its explicit inputs, then the tensors its subgraphs capture (slot -1)."""
+def _resolve_reads(
+    ops: list[Node], captured: list[list[str]], ids: list[str], known: dict[str, Source]
+) -> list[list[tuple[Source, int]]]:
+    """What each op reads, by file position: its explicit inputs, then the tensors its
+    subgraphs capture (``captured``, read at slot -1)."""
     reads: list[list[tuple[Source, int]]] = []
     for i, op in enumerate(ops):
         r = []
@@ -441,7 +363,7 @@ def _resolve_reads(ops: list[OpRecord], ids: list[str], known: dict[str, Source]
             if src is None:
                 raise unknown_tensor(ids[i], op.op_type, name, slot)
             r.append((src, slot))
-        for name in op.captured:
+        for name in captured[i]:
             if name in known:
                 r.append((known[name], -1))
         reads.append(r)
@@ -450,7 +372,7 @@ def _resolve_reads(ops: list[OpRecord], ids: list[str], known: dict[str, Source]
 
 def _add_ops(
     g: ModelGraph,
-    ops: list[OpRecord],
+    ops: list[Node],
     ids: list[str],
     reads: list[list[tuple[Source, int]]],
     order: list[int],
@@ -476,28 +398,15 @@ def _add_ops(
             producers.append(number[src.op] if src.op >= 0 else src.number)
             if src.role is NodeRole.PARAM and not (slot >= 0 and meta_slot(op_type, slot)):
                 params.append(t.name)
-        nodes.append(
-            Node(
-                id=nid,
-                number=len(nodes),
-                kind="op",
-                op_type=op_type,
-                domain=op.domain,
-                name=op.name,
-                index=pos,
-                namespace=op.namespace,
-                classes=op.classes,
-                inputs=op.inputs,
-                outputs=op.outputs,
-                params=tuple(params),
-                attrs=op.attrs,
-                subgraphs=op.subgraphs,
-                role=roles[i],
-                reads_params=reads_params[i],
-                sources=tuple(sources),
-                producers=tuple(producers),
-            )
-        )
+        op.id = nid
+        op.number = len(nodes)
+        op.index = pos
+        op.params = tuple(params)
+        op.role = roles[i]
+        op.reads_params = reads_params[i]
+        op.sources = tuple(sources)
+        op.producers = tuple(producers)
+        nodes.append(op)
         g.ops.append(nid)
     return number
 
@@ -518,46 +427,12 @@ def _add_outputs(
         src = known[vi.name]
         producer = number[src.op] if src.op >= 0 else src.number
         nodes.append(
-            _io_node(
+            Node.io(
                 nid, len(nodes), NodeRole.OUTPUT, vi.name, 1 << 30, (vi.name,), (), ((t.producer, vi.name, 0),), (producer,)
             )
         )
         g.outputs.append(nid)
         t.consumers.append((nid, 0))
-
-
-def _io_node(
-    nid: str,
-    number: int,
-    kind: NodeRole,
-    name: str,
-    index: int,
-    inputs: tuple[str, ...],
-    outputs: tuple[str, ...],
-    sources: tuple,
-    producers: tuple[int, ...],
-) -> Node:
-    """The record of a graph input or output."""
-    return Node(
-        id=nid,
-        number=number,
-        kind=kind,
-        op_type="",
-        domain="",
-        name=name,
-        index=index,
-        namespace=(),
-        classes=(),
-        inputs=inputs,
-        outputs=outputs,
-        params=(),
-        attrs={},
-        subgraphs={},
-        role=kind,
-        reads_params=False,
-        sources=sources,
-        producers=producers,
-    )
 
 
 def unique_name(name: str, used: set[str], sep: str = "__") -> str:

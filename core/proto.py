@@ -9,7 +9,6 @@ effort.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 import onnx
@@ -17,25 +16,12 @@ from onnx import helper
 
 from modelmap import _metadata as md
 
-
-@dataclass(slots=True)
-class OpRecord:
-    """One ONNX node as read from the protobuf."""
-
-    name: str
-    op_type: str
-    domain: str
-    inputs: tuple[str, ...]
-    outputs: tuple[str, ...]
-    namespace: tuple[str, ...]
-    classes: tuple[str, ...]
-    attrs: dict[str, Any]
-    subgraphs: dict[str, onnx.GraphProto]
-    captured: list[str]  # outer-scope tensors its subgraphs read, sorted
+from .node import Node
 
 
-def read_nodes(graph: onnx.GraphProto) -> list[OpRecord]:
-    """Every node of ``graph`` as an :class:`OpRecord`, in file order.
+def read_nodes(graph: onnx.GraphProto) -> tuple[list[Node], list[list[str]]]:
+    """Every node of ``graph`` as a :class:`~.node.Node` (not yet placed in a graph), in
+    file order, and the outer-scope tensors each one's subgraphs read (sorted).
 
     Each protobuf field is read once (reading is slow). The protobuf hands out a new
     string object at every read, so strings that many nodes repeat (op types, domains,
@@ -46,6 +32,7 @@ def read_nodes(graph: onnx.GraphProto) -> list[OpRecord]:
     namespaces: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[tuple[str, ...], tuple[str, ...]]] = {}
     no_namespace: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
     out = []
+    captures = []
     for node in graph.node:
         ns = no_namespace
         if len(node.metadata_props):
@@ -64,20 +51,21 @@ def read_nodes(graph: onnx.GraphProto) -> list[OpRecord]:
             attrs, subgraphs, captured = {}, {}, []
         op_type, domain = node.op_type, node.domain
         out.append(
-            OpRecord(
-                node.name,
-                strings.setdefault(op_type, op_type),
-                strings.setdefault(domain, domain),
-                tuple(node.input),
-                tuple(node.output),
-                ns[0],
-                ns[1],
-                attrs,
-                subgraphs,
-                captured,
+            Node(
+                kind="op",
+                op_type=strings.setdefault(op_type, op_type),
+                domain=strings.setdefault(domain, domain),
+                name=node.name,
+                namespace=ns[0],
+                classes=ns[1],
+                inputs=tuple(node.input),
+                outputs=tuple(node.output),
+                attrs=attrs,
+                subgraphs=subgraphs,
             )
         )
-    return out
+        captures.append(captured)
+    return out, captures
 
 
 def infer_shapes(model: onnx.ModelProto) -> onnx.ModelProto:
@@ -176,4 +164,4 @@ def _graph_free_names(sg: onnx.GraphProto) -> set[str]:
     return free
 
 
-__all__ = ["OpRecord", "infer_shapes", "read_nodes"]
+__all__ = ["infer_shapes", "read_nodes"]

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from .kinds import NodeRole
 from .ops import dtype_slot, meta_slot, value_meta_slot
-from .proto import OpRecord
+from .node import Node
 from .tensors import Source
 
 _FLOW = (NodeRole.DATA, NodeRole.INPUT)
 
 
 def assign_roles(
-    ops: list[OpRecord], reads: list[list[tuple[Source, int]]], order: list[int], feeds_output: set[int]
+    ops: list[Node], reads: list[list[tuple[Source, int]]], order: list[int], feeds_output: set[int]
 ) -> tuple[list[NodeRole], list[bool]]:
     """Each op's role and ``reads_params``, by file position.
 
