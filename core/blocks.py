@@ -25,7 +25,9 @@ from typing import Any
 
 import networkx as nx
 
-from .analysis import Block, Layer, LayerKind, ModuleNode, Skip, SkipKind
+from . import ops as opt
+from .analysis import Block, Layer, ModuleNode, Skip
+from .kinds import LayerKind, SkipKind
 
 MAX_PERIOD = 24
 _MAIN_KINDS = frozenset({LayerKind.CONV, LayerKind.LINEAR, LayerKind.ATTENTION, LayerKind.RECURRENT})
@@ -177,7 +179,8 @@ def _container_blocks(node: ModuleNode, tree: dict[tuple[str, ...], ModuleNode],
                 src = child_of.get(q)
                 if src is not None and src != c:
                     preds[c].add(src)
-    segments = _segments(children, preds, tree)
+    inputs = {c for c in children if tree[c].leaf and sigs.by_name[tree[c].name].kind is K.INPUT}
+    segments = _segments(children, preds, inputs)
     if len(segments) < 2:
         return []
     seg_ranks = [[r for c in seg for r in ranks[c]] for seg in segments]
@@ -207,10 +210,11 @@ def _container_blocks(node: ModuleNode, tree: dict[tuple[str, ...], ModuleNode],
 def _segments(
     children: list[tuple[str, ...]],
     preds: dict[tuple[str, ...], set[tuple[str, ...]]],
-    tree: dict[tuple[str, ...], ModuleNode],
+    graph_inputs: set[tuple[str, ...]],
 ) -> list[list[tuple[str, ...]]]:
     """Children (in execution order) split at the cut points of the flow from the main
-    entry to the end: the children that every path passes through."""
+    entry to the end: the children that every path passes through. ``graph_inputs`` are
+    the children that are graph inputs."""
     succs: dict[tuple[str, ...], list[tuple[str, ...]]] = {c: [] for c in children}
     for c, ps in preds.items():
         for p in ps:
@@ -219,7 +223,7 @@ def _segments(
     if not entries:
         return [[c] for c in children]
     # the main entry: a graph input if there is one, else the entry reaching the most children
-    inputs = [c for c in entries if tree[c].leaf and tree[c].cls == "Input"]
+    inputs = [c for c in entries if c in graph_inputs]
     candidates = (inputs or entries)[:8]
     reach_of = {c: _reach(c, succs) for c in candidates} if len(candidates) > 1 else {}
     main = max(candidates, key=lambda c: len(reach_of[c])) if reach_of else candidates[0]
@@ -359,7 +363,7 @@ def _tandem_runs(
 def _structural_name(unit: Sequence[str], by_name: dict[str, Layer], merge_kind: dict[str, SkipKind]) -> str:
     kinds = [by_name[n].kind for n in unit]
     skips = [merge_kind[n] for n in unit if n in merge_kind]
-    softmax = any(by_name[n].attrs.get("op") == "Softmax" or by_name[n].type in ("Softmax",) for n in unit)
+    softmax = any(opt.is_softmax(by_name[n].attrs.get("op")) or opt.is_softmax(by_name[n].type) for n in unit)
     if K.ATTENTION in kinds or (softmax and len(skips) >= 2):
         return "TransformerLayer"
     if SkipKind.IDENTITY in skips or SkipKind.PROJECTION in skips:

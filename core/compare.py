@@ -41,7 +41,6 @@ signature) with an edit-distance alignment (:func:`align`).
 
 from __future__ import annotations
 
-import difflib
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -49,17 +48,20 @@ from typing import Any
 
 import networkx as nx
 
-from .ops import op_kind
+from . import ops as opt
+from .alignment import CHANGE_COST, DP_LIMIT, align
+from .kinds import ChangeKind, LayerKind, SkipKind
 from .weights import layer_nodes
 
+K = LayerKind
 #: layer kinds that carry no computation at inference time (rule 4)
-DROPPED_KINDS = frozenset({"dropout", "identity", "constant", "shape", "output"})
-#: op types that only move data between layouts or are no-ops (rules 2 and 4)
-LAYOUT_OPS = frozenset({"Transpose", "Identity", "Cast", "CastLike", "Dropout"})
+DROPPED_KINDS = frozenset({K.DROPOUT, K.IDENTITY, K.CONSTANT, K.SHAPE, K.OUTPUT})
 #: kinds whose fused activation becomes a unit of its own (rule 3)
-FUSING_KINDS = frozenset({"conv", "linear", "merge", "matmul"})
+FUSING_KINDS = frozenset({K.CONV, K.LINEAR, K.MERGE, K.MATMUL})
 #: kinds counted by ``weight_depth``
-WEIGHT_KINDS = frozenset({"conv", "linear", "embedding", "attention", "recurrent"})
+WEIGHT_KINDS = frozenset({K.CONV, K.LINEAR, K.EMBEDDING, K.ATTENTION, K.RECURRENT})
+#: kinds whose signature names their main op (and a pool's window, a merge's arity)
+_OP_NAMED_KINDS = frozenset({K.NORM, K.POOL, K.MERGE, K.REDUCE, K.RESIZE})
 
 
 @dataclass(frozen=True)
@@ -68,13 +70,13 @@ class Unit:
 
     index: int
     layer: str
-    kind: str
+    kind: LayerKind
     signature: str
     inputs: tuple[int, ...] = ()
     fused: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return {"layer": self.layer, "kind": self.kind, "signature": self.signature, "fused": self.fused}
+        return {"layer": self.layer, "kind": str(self.kind), "signature": self.signature, "fused": self.fused}
 
 
 @dataclass(frozen=True)
@@ -83,7 +85,7 @@ class Profile:
 
     framework: str
     units: tuple[Unit, ...]
-    skips: tuple[tuple[str, int, int], ...]  # (kind, merge unit, fork unit)
+    skips: tuple[tuple[SkipKind, int, int], ...]  # (kind, merge unit, fork unit)
     skip_names: tuple[tuple[str, str, str], ...]  # (kind, merge layer, fork layer)
     depth: int  # units on the longest path
     weight_depth: int  # weight layers on the path with most of them
@@ -104,7 +106,7 @@ class Profile:
     def summary_dict(self) -> dict[str, Any]:
         counts: dict[str, int] = {}
         for kind, _, _ in self.skips:
-            counts[kind] = counts.get(kind, 0) + 1
+            counts[kind.value] = counts.get(kind.value, 0) + 1
         return {
             "framework": self.framework,
             "units": len(self.units),
@@ -121,13 +123,13 @@ class Change:
     """One difference in the aligned sequences: ``added`` (in B only), ``removed`` (in A
     only) or ``changed`` (same kind, different hyper-parameters or shape)."""
 
-    op: str
+    op: ChangeKind
     a: Unit | None
     b: Unit | None
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "op": self.op,
+            "op": str(self.op),
             "a": self.a.layer if self.a else None,
             "b": self.b.layer if self.b else None,
             "a_signature": self.a.signature if self.a else None,
@@ -139,9 +141,9 @@ class Change:
         def show(u: Unit) -> str:
             return f"{u.layer}{' (fused)' if u.fused else ''} [{u.signature}]"
 
-        if self.op == "added":
+        if self.op is ChangeKind.ADDED:
             return f"+ {show(self.b)}" if self.b else "+"
-        if self.op == "removed":
+        if self.op is ChangeKind.REMOVED:
             return f"- {show(self.a)}" if self.a else "-"
         return f"~ {show(self.a)} -> {show(self.b)}" if self.a and self.b else "~"
 
@@ -162,15 +164,15 @@ class Comparison:
 
     @property
     def added(self) -> tuple[Change, ...]:
-        return tuple(c for c in self.changes if c.op == "added")
+        return tuple(c for c in self.changes if c.op is ChangeKind.ADDED)
 
     @property
     def removed(self) -> tuple[Change, ...]:
-        return tuple(c for c in self.changes if c.op == "removed")
+        return tuple(c for c in self.changes if c.op is ChangeKind.REMOVED)
 
     @property
     def changed(self) -> tuple[Change, ...]:
-        return tuple(c for c in self.changes if c.op == "changed")
+        return tuple(c for c in self.changes if c.op is ChangeKind.CHANGED)
 
     def b_marks(self) -> dict[str, str]:
         """Layer of B -> ``added`` or ``changed``: the colouring of ``draw --diff``.
@@ -182,12 +184,12 @@ class Comparison:
         for c in self.changes:
             if c.b is None:
                 continue
-            if c.op == "added" and not c.b.fused:
-                marks[c.b.layer] = "added"
+            if c.op is ChangeKind.ADDED and not c.b.fused:
+                marks[c.b.layer] = ChangeKind.ADDED.value
             else:
-                marks.setdefault(c.b.layer, "changed")
+                marks.setdefault(c.b.layer, ChangeKind.CHANGED.value)
         for _, merge, _ in self.skips_only_in_b:
-            marks.setdefault(merge, "changed")
+            marks.setdefault(merge, ChangeKind.CHANGED.value)
         return marks
 
     def to_dict(self) -> dict[str, Any]:
@@ -285,58 +287,65 @@ def _consts(analysis: Any) -> dict[str, tuple[int, ...]]:
     model = analysis.model
     dims = {t.name: tuple(t.dims) for t in model.graph.initializer}
     for node in model.graph.node:
-        if node.op_type == "Constant" and node.output:
+        if opt.is_constant_op(node.op_type) and node.output:
             for a in node.attribute:
                 if a.name == "value":
                     dims[node.output[0]] = tuple(a.t.dims)
     return dims
 
 
-def _layer_signatures(layer: Any, ops: list[tuple[str, tuple[str, ...], Mapping[str, Any]]], dims: Mapping[str, tuple[int, ...]]) -> tuple[str, str, str | None]:
+def _layer_signatures(
+    layer: Any, ops: list[tuple[str, tuple[str, ...], Mapping[str, Any]]], dims: Mapping[str, tuple[int, ...]]
+) -> tuple[LayerKind, str, str | None]:
     """(kind, signature, fused activation signature or None) of one layer."""
-    kind = getattr(layer.kind, "value", str(layer.kind))
+    kind = LayerKind(layer.kind)
     shape = shape_key(layer.output_shape)
     types = [t for t, _, _ in ops]
-    acts = [t for t in types if op_kind(t).value == "activation"]
+    acts = [t for t in types if opt.op_kind(t) is K.ACTIVATION]
     fused = None
     if kind in FUSING_KINDS and acts:
         fused = f"act:{_activation_name(acts[-1])}"
-    if kind == "input":
+    if kind is K.INPUT:
         return kind, f"input {shape}", None
-    if kind == "conv":
-        conv = next(((t, ins, at) for t, ins, at in ops if op_kind(t).value == "conv"), None)
+    if kind is K.CONV:
+        conv = next(((t, ins, at) for t, ins, at in ops if opt.op_kind(t) is K.CONV), None)
         if conv is not None:
-            t, ins, at = conv
-            w = dims.get(ins[1]) if len(ins) > 1 else None
-            group = int(at.get("group", 1) or 1)
-            if w and len(w) >= 3:
-                out = w[1] * group if t == "ConvTranspose" else w[0]
-                k = at.get("kernel_shape") or list(w[2:])
-            else:
-                out, k = "?", at.get("kernel_shape")
-            sig = (
-                f"{'convT' if t == 'ConvTranspose' else 'conv'} k{_ints(k)} s{_ints(at.get('strides'))} "
-                f"d{_ints(at.get('dilations'))} g{group} c{out} {shape}"
-            )
-            return kind, sig, fused
-    if kind == "linear":
+            return kind, _conv_signature(*conv, dims, shape), fused
+    if kind is K.LINEAR:
         return kind, f"linear {shape}", fused
-    if kind == "activation":
+    if kind is K.ACTIVATION:
         name = _activation_name(acts[-1]) if acts else "+".join(sorted(types)) or layer.type.lower()
         return kind, f"act:{name}", None
-    if kind in ("norm", "pool", "merge", "reduce", "resize"):
-        main = [t for t in types if op_kind(t).value == kind]
+    if kind in _OP_NAMED_KINDS:
+        main = [t for t in types if opt.op_kind(t) is kind]
         op = main[0] if main else "+".join(sorted(set(types)))
         arity = ""
-        if kind == "merge":
+        if kind is K.MERGE:
             arity = f" n{len(layer.inputs)}"
-        if kind == "pool" and main:
+        if kind is K.POOL and main:
             at = next(a for t, _, a in ops if t == main[0])
             arity = f" k{_ints(at.get('kernel_shape'))} s{_ints(at.get('strides'))}"
-        return kind, f"{kind}:{op}{arity} {shape}", fused
-    if kind == "reshape":
+        return kind, f"{kind.value}:{op}{arity} {shape}", fused
+    if kind is K.RESHAPE:
         return kind, f"reshape {shape}", None
-    return kind, f"{kind}:{'+'.join(sorted(set(types)))} {shape}", fused
+    return kind, f"{kind.value}:{'+'.join(sorted(set(types)))} {shape}", fused
+
+
+def _conv_signature(
+    t: str, ins: tuple[str, ...], at: Mapping[str, Any], dims: Mapping[str, tuple[int, ...]], shape: str
+) -> str:
+    """A convolution's signature: window, stride, dilation, groups, output channels, shape."""
+    w = dims.get(ins[1]) if len(ins) > 1 else None
+    group = int(at.get("group", 1) or 1)
+    if w and len(w) >= 3:
+        out: Any = opt.conv_channels(t, w, group)[0]
+        k = at.get("kernel_shape") or list(w[2:])
+    else:
+        out, k = "?", at.get("kernel_shape")
+    return (
+        f"{'convT' if opt.is_transposed_conv(t) else 'conv'} k{_ints(k)} s{_ints(at.get('strides'))} "
+        f"d{_ints(at.get('dilations'))} g{group} c{out} {shape}"
+    )
 
 
 def profile(analysis: Any) -> Profile:
@@ -347,15 +356,15 @@ def profile(analysis: Any) -> Profile:
     dims = _consts(analysis)
 
     # which layers stay
-    keep: dict[str, tuple[str, str, str | None]] = {}
+    keep: dict[str, tuple[LayerKind, str, str | None]] = {}
     for layer in analysis.layers:
-        kind = getattr(layer.kind, "value", str(layer.kind))
+        kind = LayerKind(layer.kind)
         mine = ops.get(layer.name, [])
         if kind in DROPPED_KINDS:
             continue
-        if kind != "input" and not mine:
+        if kind is not K.INPUT and not mine:
             continue
-        if mine and all(t in LAYOUT_OPS for t, _, _ in mine) and not layer.params:
+        if mine and all(opt.is_layout_op(t) for t, _, _ in mine) and not layer.params:
             continue
         keep[layer.name] = _layer_signatures(layer, mine, dims)
 
@@ -375,14 +384,14 @@ def profile(analysis: Any) -> Profile:
     ug = nx.DiGraph()
     head: dict[str, str] = {}  # layer -> node id of its first unit
     tail: dict[str, str] = {}  # layer -> node id of its last unit
-    info: dict[str, tuple[str, str, str, bool]] = {}  # node id -> (layer, kind, signature, fused)
+    info: dict[str, tuple[str, LayerKind, str, bool]] = {}  # node id -> (layer, kind, signature, fused)
     for name, (kind, sig, fused) in keep.items():
         head[name] = tail[name] = name
         info[name] = (name, kind, sig, False)
         ug.add_node(name)
         if fused:
             aid = name + "\x00act"
-            info[aid] = (name, "activation", fused, True)
+            info[aid] = (name, K.ACTIVATION, fused, True)
             ug.add_edge(name, aid)
             tail[name] = aid
     for u, v in g.edges:
@@ -408,8 +417,8 @@ def profile(analysis: Any) -> Profile:
     skips = []
     names = []
     for s in getattr(analysis, "skips", ()):
-        kind = getattr(s.kind, "value", str(s.kind))
-        names.append((kind, s.merge, s.fork))
+        kind = SkipKind(s.kind)
+        names.append((kind.value, s.merge, s.fork))
         m = index.get(head.get(s.merge, ""), -1)
         f = index.get(tail.get(s.fork, ""), -1)
         skips.append((kind, m, f))
@@ -450,86 +459,6 @@ def _isomorphic(a: Profile, b: Profile) -> bool:
     return nx.is_isomorphic(ga, gb, node_match=lambda x, y: x["signature"] == y["signature"])
 
 
-#: above this many cells (units of A times units of B) the alignment falls back to difflib
-DP_LIMIT = 4_000_000
-#: cost of pairing two units of the same kind with different signatures (an insertion or
-#: deletion costs 1, so a change is preferred to removing one unit and adding another)
-CHANGE_COST = 1.5
-
-
-def align(a: Sequence[Unit], b: Sequence[Unit]) -> list[tuple[int | None, int | None]]:
-    """A minimal-cost alignment of two unit sequences as ``(i, j)`` pairs.
-
-    ``(i, j)`` pairs equal or changed units, ``(i, None)`` a removal, ``(None, j)`` an
-    addition. Equal signatures cost 0, a change (same kind) :data:`CHANGE_COST`, an
-    insertion or deletion 1 (edit-distance dynamic programming). Sequences with more than
-    :data:`DP_LIMIT` cells use :class:`difflib.SequenceMatcher`, which is greedy and can
-    misalign periodic sequences.
-    """
-    n, m = len(a), len(b)
-    if n * m > DP_LIMIT:
-        return _align_difflib(a, b)
-    sa = [u.signature for u in a]
-    sb = [u.signature for u in b]
-    ka = [u.kind for u in a]
-    kb = [u.kind for u in b]
-    inf = float("inf")
-    # cost[i][j]: aligning a[i:] with b[j:]; filled backwards so the traceback runs forwards
-    cost = [[0.0] * (m + 1) for _ in range(n + 1)]
-    for j in range(m - 1, -1, -1):
-        cost[n][j] = cost[n][j + 1] + 1
-    for i in range(n - 1, -1, -1):
-        row, nxt = cost[i], cost[i + 1]
-        row[m] = nxt[m] + 1
-        ai, ki = sa[i], ka[i]
-        for j in range(m - 1, -1, -1):
-            if ai == sb[j]:
-                diag = nxt[j + 1]
-            elif ki == kb[j]:
-                diag = nxt[j + 1] + CHANGE_COST
-            else:
-                diag = inf
-            row[j] = min(diag, nxt[j] + 1, row[j + 1] + 1)
-    out: list[tuple[int | None, int | None]] = []
-    i = j = 0
-    while i < n or j < m:
-        c = cost[i][j]
-        if i < n and j < m:
-            step = 0.0 if sa[i] == sb[j] else (CHANGE_COST if ka[i] == kb[j] else inf)
-            if c == cost[i + 1][j + 1] + step:
-                out.append((i, j))
-                i += 1
-                j += 1
-                continue
-        if i < n and c == cost[i + 1][j] + 1:
-            out.append((i, None))
-            i += 1
-        else:
-            out.append((None, j))
-            j += 1
-    return out
-
-
-def _align_difflib(a: Sequence[Unit], b: Sequence[Unit]) -> list[tuple[int | None, int | None]]:
-    matcher = difflib.SequenceMatcher(None, [u.signature for u in a], [u.signature for u in b], autojunk=False)
-    out: list[tuple[int | None, int | None]] = []
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-        if tag == "equal":
-            out.extend((i1 + k, j1 + k) for k in range(i2 - i1))
-            continue
-        rb = list(range(j1, j2))
-        paired: set[int] = set()
-        for i in range(i1, i2):
-            j = next((j for j in rb if j not in paired and b[j].kind == a[i].kind), None)
-            if j is None:
-                out.append((i, None))
-            else:
-                paired.add(j)
-                out.append((i, j))
-        out.extend((None, j) for j in rb if j not in paired)
-    return out
-
-
 def _explained(units: Sequence[Unit], src: int, dst: int, unmatched: set[int]) -> bool:
     """Whether ``src`` reaches ``dst`` through unmatched units only (added or removed ones)."""
     succ: dict[int, list[int]] = {}
@@ -556,11 +485,11 @@ def compare_profiles(a: Profile, b: Profile) -> Comparison:
         if i is not None and j is not None:
             a_to_b[i] = j
             if a.units[i].signature != b.units[j].signature:
-                changes.append(Change("changed", a.units[i], b.units[j]))
+                changes.append(Change(ChangeKind.CHANGED, a.units[i], b.units[j]))
         elif i is not None:
-            changes.append(Change("removed", a.units[i], None))
+            changes.append(Change(ChangeKind.REMOVED, a.units[i], None))
         elif j is not None:
-            changes.append(Change("added", None, b.units[j]))
+            changes.append(Change(ChangeKind.ADDED, None, b.units[j]))
 
     # skip connections: matched through the alignment
     b_skips = {(k, m, f) for k, m, f in b.skips}
@@ -632,4 +561,4 @@ def compare(a: Any, b: Any) -> Comparison:
     return compare_profiles(profile(a), profile(b))
 
 
-__all__ = ["align", "Change", "Comparison", "Profile", "Unit", "compare", "compare_profiles", "profile", "shape_key"]
+__all__ = ["CHANGE_COST", "DP_LIMIT", "align", "Change", "Comparison", "Profile", "Unit", "compare", "compare_profiles", "profile", "shape_key"]

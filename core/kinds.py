@@ -1,4 +1,4 @@
-"""The project's vocabulary: kinds of layers, skip connections, graph nodes and edges.
+"""The project's vocabulary: kinds of layers, skip connections, graph nodes, edges and changes.
 
 Every kind is a ``str`` enum, so it serialises as its value (``"conv"``, ``"identity"``)
 and prints as it; code compares members, never raw strings. This module imports nothing
@@ -111,4 +111,12 @@ class EdgeKind(_Kind):
         return self is not EdgeKind.DATA
 
 
-__all__ = ["AUX_ROLES", "EdgeKind", "LayerKind", "NodeRole", "SkipKind"]
+class ChangeKind(_Kind):
+    """How a unit differs between two compared models (:mod:`modelmap.core.compare`)."""
+
+    ADDED = "added"  # in the second model only
+    REMOVED = "removed"  # in the first model only
+    CHANGED = "changed"  # in both, with other hyper-parameters or shape
+
+
+__all__ = ["AUX_ROLES", "ChangeKind", "EdgeKind", "LayerKind", "NodeRole", "SkipKind"]

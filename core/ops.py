@@ -1,4 +1,5 @@
-"""The one table of op knowledge: ONNX op types and framework classes to :class:`LayerKind`.
+"""The one table of op knowledge: ONNX op types and framework classes to :class:`LayerKind`,
+which input slots carry shapes or weights, and which attributes describe a layer.
 
 Every other module asks this one; no op type or class name is compared elsewhere.
 
@@ -10,13 +11,17 @@ Every other module asks this one; no op type or class name is compared elsewhere
 (<LayerKind.LINEAR: 'linear'>, <LayerKind.CONV: 'conv'>)
 >>> meta_slot("Reshape", 1), meta_slot("Reshape", 0)
 (True, False)
+>>> op_attributes("Gemm", {"transB": 1}, (10, 64))
+{'op': 'Gemm', 'features': 10, 'in_features': 64}
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
+from typing import Any
 
-from .analysis import LayerKind
+from .kinds import LayerKind
 
 K = LayerKind
 
@@ -87,6 +92,46 @@ GATE_MERGES: frozenset[str] = frozenset({"Mul"})
 
 #: ops whose output can gate a tensor (the end of a squeeze-excitation branch)
 GATE_OPS: frozenset[str] = frozenset({"Sigmoid", "HardSigmoid", "Softmax"})
+
+#: ops that only move data between layouts, or do nothing at inference time
+LAYOUT_OPS: frozenset[str] = frozenset({"Transpose", "Identity", "Cast", "CastLike", "Dropout"})
+
+
+def is_skip_merge(op_type: str) -> bool:
+    """Whether ``op_type`` can close a skip connection (Add, Sum, Concat, Mul)."""
+    return op_type in SKIP_MERGE_OPS
+
+
+def is_add_merge(op_type: str) -> bool:
+    return op_type in ADD_MERGES
+
+
+def is_concat_merge(op_type: str) -> bool:
+    return op_type in CONCAT_MERGES
+
+
+def is_gate_op(op_type: str) -> bool:
+    """Whether an op's output can gate a tensor (a sigmoid or softmax)."""
+    return op_type in GATE_OPS
+
+
+def is_softmax(name: str | None) -> bool:
+    """Whether an op type or a framework class is a softmax."""
+    return name == "Softmax"
+
+
+def is_layout_op(op_type: str) -> bool:
+    """Whether ``op_type`` only changes a layout or does nothing at inference (see :data:`LAYOUT_OPS`)."""
+    return op_type in LAYOUT_OPS
+
+
+def is_constant_op(op_type: str) -> bool:
+    """Whether ``op_type`` is ONNX's ``Constant`` node (its value an attribute)."""
+    return op_type == "Constant"
+
+
+def is_transposed_conv(op_type: str) -> bool:
+    return op_type == "ConvTranspose"
 
 #: kinds that leave a tensor "unchanged" on an identity shortcut (pools only when parameter-free)
 UNCHANGED_KINDS: frozenset[LayerKind] = frozenset({K.RESHAPE, K.IDENTITY, K.DROPOUT})
@@ -200,6 +245,119 @@ def op_kind(op_type: str, reads_param: bool = False) -> LayerKind:
 
 
 # ---------------------------------------------------------------------------------------
+# Weight slots and the attributes that describe a layer, by op type
+# ---------------------------------------------------------------------------------------
+#: Input slots of well-known ops, named (``None``: not a weight slot).
+ROLES: Mapping[str, tuple[str | None, ...]] = {
+    "Conv": (None, "weight", "bias"),
+    "ConvTranspose": (None, "weight", "bias"),
+    "Gemm": (None, "weight", "bias"),
+    "MatMul": (None, "weight"),
+    "BatchNormalization": (None, "scale", "bias", "mean", "var"),
+    "InstanceNormalization": (None, "scale", "bias"),
+    "LayerNormalization": (None, "scale", "bias"),
+    "GroupNormalization": (None, "scale", "bias"),
+    "Add": ("bias", "bias"),
+    "Mul": ("scale", "scale"),
+    "Gather": ("weight", None),
+    "LSTM": (None, "W", "R", "B"),
+    "GRU": (None, "W", "R", "B"),
+    "RNN": (None, "W", "R", "B"),
+    "PRelu": (None, "slope"),
+}
+
+
+def conv_channels(op_type: str, weight: tuple[int, ...], group: int) -> tuple[int, int]:
+    """(output, input) channels of a convolution from its kernel's shape (ONNX's layout).
+
+    >>> conv_channels("Conv", (64, 3, 7, 7), 1), conv_channels("ConvTranspose", (64, 8, 2, 2), 2)
+    ((64, 3), (16, 64))
+    """
+    if is_transposed_conv(op_type):
+        return weight[1] * group, weight[0]
+    return weight[0], weight[1] * group
+
+
+_Reader = Callable[[dict[str, Any], Mapping[str, Any], Any, str], None]
+
+
+def _copy(out: dict[str, Any], a: Mapping[str, Any], keys: tuple[str, ...]) -> None:
+    for key in keys:
+        if key in a:
+            out[key] = a[key]
+
+
+def _conv_attrs(out: dict[str, Any], a: Mapping[str, Any], w: Any, op_type: str) -> None:
+    _copy(out, a, ("kernel_shape", "strides", "pads", "dilations", "group"))
+    if w is not None and len(w) >= 3:
+        out.setdefault("kernel_shape", tuple(w[2:]))
+        out["channels"], out["in_channels"] = conv_channels(op_type, w, int(a.get("group", 1)))
+
+
+def _gemm_attrs(out: dict[str, Any], a: Mapping[str, Any], w: Any, op_type: str) -> None:
+    if w is not None and len(w) == 2:
+        trans_b = int(a.get("transB", 0))
+        out["features"], out["in_features"] = (w[0], w[1]) if trans_b else (w[1], w[0])
+
+
+def _matmul_attrs(out: dict[str, Any], a: Mapping[str, Any], w: Any, op_type: str) -> None:
+    if w is not None and len(w) >= 2:
+        out["features"], out["in_features"] = w[-1], w[-2]
+
+
+def _norm_attrs(out: dict[str, Any], a: Mapping[str, Any], w: Any, op_type: str) -> None:
+    if w is not None and w:
+        out["channels"] = w[0]
+    _copy(out, a, ("epsilon",))
+
+
+def _pool_attrs(out: dict[str, Any], a: Mapping[str, Any], w: Any, op_type: str) -> None:
+    _copy(out, a, ("kernel_shape", "strides", "pads"))
+
+
+def _axis_attrs(out: dict[str, Any], a: Mapping[str, Any], w: Any, op_type: str) -> None:
+    _copy(out, a, ("axis",))
+
+
+def _gather_attrs(out: dict[str, Any], a: Mapping[str, Any], w: Any, op_type: str) -> None:
+    if w is not None and len(w) == 2:  # an embedding table
+        out["num_embeddings"], out["features"] = w
+    else:
+        _axis_attrs(out, a, w, op_type)
+
+
+def _recurrent_attrs(out: dict[str, Any], a: Mapping[str, Any], w: Any, op_type: str) -> None:
+    _copy(out, a, ("hidden_size",))
+
+
+def _readers(reader: _Reader, names: str) -> dict[str, _Reader]:
+    return {n: reader for n in names.split()}
+
+
+#: op type -> how its attributes and first weight's shape describe the layer
+_ATTRIBUTE_READERS: dict[str, _Reader] = {
+    **_readers(_conv_attrs, "Conv ConvTranspose QLinearConv"),
+    **_readers(_gemm_attrs, "Gemm"),
+    **_readers(_matmul_attrs, "MatMul Einsum"),
+    **_readers(_norm_attrs, "BatchNormalization LayerNormalization InstanceNormalization GroupNormalization"),
+    **_readers(_gather_attrs, "Gather"),
+    **_readers(_pool_attrs, "MaxPool AveragePool LpPool"),
+    **_readers(_axis_attrs, "Concat Softmax LogSoftmax Flatten"),
+    **_readers(_recurrent_attrs, "LSTM GRU RNN"),
+}
+
+
+def op_attributes(op_type: str, attrs: Mapping[str, Any], weight: tuple[int, ...] | None) -> dict[str, Any]:
+    """The comparable facts of a layer whose main op is ``op_type``: ``op`` and, by op
+    type, hyper-parameters from its attributes and sizes from its first weight's shape."""
+    out: dict[str, Any] = {"op": op_type}
+    reader = _ATTRIBUTE_READERS.get(op_type)
+    if reader is not None:
+        reader(out, attrs, weight, op_type)
+    return out
+
+
+# ---------------------------------------------------------------------------------------
 # Framework classes, keyed by framework because names clash (transformers' Conv1D is a
 # linear layer, Keras' Conv1D a convolution). PyTorch covers torch.nn and transformers.
 # ---------------------------------------------------------------------------------------
@@ -308,6 +466,8 @@ def op_slug(op_type: str) -> str:
 
 __all__ = [
     "ADD_MERGES",
+    "LAYOUT_OPS",
+    "ROLES",
     "CLASS_KINDS",
     "CONCAT_MERGES",
     "GATE_MERGES",
@@ -319,9 +479,19 @@ __all__ = [
     "SKIP_MERGE_OPS",
     "UNCHANGED_KINDS",
     "class_kind",
+    "conv_channels",
     "dtype_slot",
+    "is_add_merge",
+    "is_concat_merge",
+    "is_constant_op",
+    "is_gate_op",
     "is_input_class",
+    "is_layout_op",
+    "is_skip_merge",
+    "is_softmax",
+    "is_transposed_conv",
     "meta_slot",
+    "op_attributes",
     "op_kind",
     "op_slug",
     "value_meta_slot",

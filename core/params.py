@@ -14,7 +14,11 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from modelmap._metadata import LayerRecord
 
-from .graph import CONST, SHAPE, ModelGraph, Node
+from .graph import ModelGraph, Node
+from .kinds import NodeRole
+
+#: roles of ops whose reads are not parameters (shape and constant computations)
+_UNCOUNTED = (NodeRole.SHAPE, NodeRole.CONST)
 
 
 def initializer_params(g: ModelGraph, layer_ops: Mapping[str, Sequence[str]]) -> tuple[dict[str, int], int]:
@@ -55,7 +59,7 @@ def node_params(g: ModelGraph, layer_nodes: Mapping[str, Sequence[Node]]) -> tup
         """Values of the initializers ``ops`` read that no earlier op counted (shared weights once)."""
         total = 0
         for d in ops:
-            if d.role in (SHAPE, CONST):
+            if d.role in _UNCOUNTED:
                 continue
             for p in d.params:
                 if p not in seen:

@@ -50,12 +50,23 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from . import ops as opt
-from .analysis import LayerKind, Rejection, Skip, SkipKind
+from .analysis import Rejection, Skip
 from .dataflow import SOURCE, immediate_dominators
-from .graph import CONST, DATA, INPUT, PARAM, SHAPE, ModelGraph, Node
+from .graph import ModelGraph, Node
+from .kinds import LayerKind, NodeRole, SkipKind
 
 MAX_CHAIN = 64  # a shortcut longer than this is not "short"
 MAX_REGION = 200_000  # safety bound on one body walk
+
+_FLOW = (NodeRole.DATA, NodeRole.INPUT)
+#: why a merge off the data flow is no skip, by its role
+_OFF_FLOW = {
+    NodeRole.SHAPE: "part of a shape computation, not data flow",
+    NodeRole.CONST: "computes a constant, not data flow",
+    NodeRole.PARAM: "combines parameters only, no data input",
+}
+#: layer kinds whose merges with a constant are bias adds
+_BIASED = (LayerKind.LINEAR, LayerKind.CONV, LayerKind.EMBEDDING)
 
 
 @dataclass
@@ -174,7 +185,7 @@ class _Finder:
 
     def learned(self, n: int) -> bool:
         d = self.nodes[n]
-        if d.kind != "op":
+        if not d.is_op:
             return False
         if d.params or d.reads_params:
             return True
@@ -236,7 +247,7 @@ class _Finder:
 
     # -- the detector ------------------------------------------------------------------
     def run(self) -> tuple[list[Skip], list[Rejection]]:
-        merges = [n for n in self.g.op_records if n.op_type in opt.SKIP_MERGE_OPS]
+        merges = [n for n in self.g.op_records if opt.is_skip_merge(n.op_type)]
         skips: list[Skip] = []
         rejections: list[Rejection] = []
         for m in merges:
@@ -250,21 +261,17 @@ class _Finder:
     def check(self, d: Node) -> Skip | str:
         """A Skip, or the reason merge op ``d`` is not one."""
         m = d.id
-        role = d.role
-        if role == SHAPE:
-            return "part of a shape computation, not data flow"
-        if role == CONST:
-            return "computes a constant, not data flow"
-        if role == PARAM:
-            return "combines parameters only, no data input"
+        off_flow = _OFF_FLOW.get(d.role)
+        if off_flow is not None:
+            return off_flow
         data: list[tuple[int, str]] = []  # (producer number, tensor)
-        other: list[str] = []
+        other: list[NodeRole | None] = []  # roles of the other inputs (None: an initializer)
         for (u, tensor, slot), p in zip(d.sources, d.producers):
             if u is None:
-                other.append("initializer")
+                other.append(None)
             elif slot >= 0 and opt.meta_slot(d.op_type, slot):
                 continue
-            elif self.nodes[p].role in (DATA, INPUT):
+            elif self.nodes[p].role in _FLOW:
                 if tensor not in [t for _, t in data]:
                     data.append((p, tensor))
             else:
@@ -305,19 +312,19 @@ class _Finder:
             inputs = [u for u, c in zip(inputs, cols) if c >> best_bit & 1]
             f = idom_b.get(mp, best_bit)
         result = self.classify(m, mp, f, inputs, allowed)
-        if isinstance(result, str) and self.kind_of_layer(m) == LayerKind.NORM:
+        if isinstance(result, str) and self.kind_of_layer(m) is LayerKind.NORM:
             return "arithmetic inside a normalization layer (its scale and shift), not a skip"
         return result
 
-    def constant_reason(self, m: str, other: list[str]) -> str:
-        if "shape" in other:
+    def constant_reason(self, m: str, other: list[NodeRole | None]) -> str:
+        if NodeRole.SHAPE in other:
             return "one input is computed from tensor shapes only (an attention mask or position ids), not a skip"
-        if "param" in other:
+        if NodeRole.PARAM in other:
             return "one input is computed from parameters only (a positional embedding or learned token), not a skip"
         layer_kind = self.kind_of_layer(m)
-        if layer_kind in (LayerKind.LINEAR, LayerKind.CONV, LayerKind.EMBEDDING):
+        if layer_kind in _BIASED:
             return "one input is an initializer: a bias add, not a skip"
-        if layer_kind == LayerKind.NORM:
+        if layer_kind is LayerKind.NORM:
             return "one input is an initializer: the affine part of a normalization layer, not a skip"
         return "one input is an initializer or constant (a bias or scale), not a skip"
 
@@ -338,93 +345,117 @@ class _Finder:
             lo: dict[str, list[str]] = {}
             by_id = self.g.by_id
             for n, name in self.op_layer.items():
-                if n in by_id and by_id[n].kind == "op":
+                if n in by_id and by_id[n].is_op:
                     lo.setdefault(name, []).append(n)
             self._layer_ops = lo
         return self._layer_ops
 
     def classify(self, m: str, mp: int, f: int, data: list[int], allowed: set[int] | None) -> Skip | str:
         """Classify merge ``m`` (data-flow node ``mp``) with fork ``f`` and data inputs ``data``."""
+        site = _Site(self, m, mp, f, allowed, [self.chain(u, f, allowed) for u in data])
         op_type = self.nodes[mp].op_type
-        fork = self.layer(f)
-        merge = self.layer(mp)
-        inputs = [self.chain(u, f, allowed) for u in data]
+        if opt.is_add_merge(op_type):
+            found = self.add_shortcut(site)
+        else:
+            found = self.unchanged_shortcut(site, opt.is_concat_merge(op_type))
+        if isinstance(found, str):
+            return found
+        kind, sc, body, empty = found
+        if not self.learned_layers(body):
+            return empty
+        return Skip(kind, site.merge, site.fork, site.names(body), site.names(reversed(sc.chain)), op=m)
 
-        def body_of(rest: list[_Input], exclude: Iterable[int]) -> list[int]:
-            # node numbers are topological: sorting them is execution order
-            return sorted(self.region([i.node for i in rest], f, allowed) - set(exclude))
+    def add_shortcut(self, site: _Site) -> _Found | str:
+        """An Add/Sum: an identity shortcut if an input arrives unchanged, else a projection
+        with fewer learned layers than the body."""
+        fork, inputs = site.fork, site.inputs
+        ok = [i for i in inputs if i.reached and all(self.passes(n, opt.IDENTITY_SHORTCUT_KINDS) for n in i.chain)]
+        if ok:
+            sc = min(ok, key=lambda i: len(i.chain))
+            return SkipKind.IDENTITY, sc, site.body_beside(sc), site.elementwise
+        reached = [i for i in inputs if i.reached]
+        if not reached:
+            if not self.learned_layers(site.body_of(inputs, ())):
+                return site.elementwise
+            return f"no input is {fork}'s tensor or a short path from it: parallel branches, not a skip"
+        sc = min(reached, key=lambda i: (len(self.learned_layers(i.chain)), len(i.chain)))
+        k_sc = len(self.learned_layers(sc.chain))
+        if k_sc == 0:
+            what = ", ".join(dict.fromkeys(self.nodes[n].op_type for n in reversed(sc.chain)))
+            return f"the path from {fork} applies {what} and holds no learned layer: {fork}'s tensor does not arrive unchanged, not a skip"
+        body = site.body_beside(sc)
+        k_body = len(self.learned_layers(body))
+        if k_sc >= k_body:
+            return (
+                f"parallel branches from {fork} with {k_sc} and {k_body} learned layers: "
+                "neither is a shortcut, not a skip"
+            )
+        return SkipKind.PROJECTION, sc, body, site.elementwise
 
-        def names(nodes: Iterable[int]) -> tuple[str, ...]:
-            out: list[str] = []
-            skip = {fork, merge}
-            for n in nodes:
-                name = self.layer(n)
-                if name not in skip and name not in out:
-                    out.append(name)
-            return tuple(out)
-
-        elementwise = (
-            f"no learned layer between {fork} and the merge: an elementwise function of {fork} "
-            "(an activation such as GELU or SiLU), not a skip"
-        )
-        if op_type in opt.ADD_MERGES:
-            ok = [i for i in inputs if i.reached and all(self.passes(n, opt.IDENTITY_SHORTCUT_KINDS) for n in i.chain)]
-            if ok:
-                sc = min(ok, key=lambda i: len(i.chain))
-                rest = [i for i in inputs if i is not sc]
-                body = body_of(rest, sc.chain)
-                if not self.learned_layers(body):
-                    return elementwise
-                return Skip(SkipKind.IDENTITY, merge, fork, names(body), names(reversed(sc.chain)), op=m)
-            reached = [i for i in inputs if i.reached]
-            if not reached:
-                if not self.learned_layers(body_of(inputs, ())):
-                    return elementwise
-                return f"no input is {fork}'s tensor or a short path from it: parallel branches, not a skip"
-            sc = min(reached, key=lambda i: (len(self.learned_layers(i.chain)), len(i.chain)))
-            k_sc = len(self.learned_layers(sc.chain))
-            if k_sc == 0:
-                what = ", ".join(dict.fromkeys(self.nodes[n].op_type for n in reversed(sc.chain)))
-                return f"the path from {fork} applies {what} and holds no learned layer: {fork}'s tensor does not arrive unchanged, not a skip"
-            rest = [i for i in inputs if i is not sc]
-            body = body_of(rest, sc.chain)
-            k_body = len(self.learned_layers(body))
-            if k_sc >= k_body:
-                return (
-                    f"parallel branches from {fork} with {k_sc} and {k_body} learned layers: "
-                    "neither is a shortcut, not a skip"
-                )
-            return Skip(SkipKind.PROJECTION, merge, fork, names(body), names(reversed(sc.chain)), op=m)
-
+    def unchanged_shortcut(self, site: _Site, concat: bool) -> _Found | str:
+        """A Concat (``concat``) or a Mul: one input must be the fork's tensor unchanged; a
+        Mul's other inputs must end in a gate (sigmoid or softmax)."""
+        fork, inputs = site.fork, site.inputs
         ok = [i for i in inputs if i.reached and all(self.passes(n, opt.UNCHANGED_KINDS) for n in i.chain)]
-        if not ok and not self.learned_layers(body_of(inputs, ())):
-            return elementwise
-        if op_type in opt.CONCAT_MERGES:
-            if not ok:
+        if not ok and not self.learned_layers(site.body_of(inputs, ())):
+            return site.elementwise
+        if not ok:
+            if concat:
                 return (
                     f"none of its inputs is {fork}'s tensor itself: a concatenation of parallel branches "
                     "(Inception-style), not a skip"
                 )
-            sc = min(ok, key=lambda i: len(i.chain))
-            rest = [i for i in inputs if i is not sc]
-            body = body_of(rest, sc.chain)
-            if not self.learned_layers(body):
-                return elementwise
-            return Skip(SkipKind.CONCAT, merge, fork, names(body), names(reversed(sc.chain)), op=m)
-
-        # Mul: a gate
-        if not ok:
             return f"neither input is {fork}'s tensor itself: a product of two branches (a gated linear unit, say), not a skip"
         sc = min(ok, key=lambda i: len(i.chain))
-        rest = [i for i in inputs if i is not sc]
-        for i in rest:
-            end = self.gate_end(i.node, f)
-            if self.nodes[end].op_type not in opt.GATE_OPS:
+        if concat:
+            return SkipKind.CONCAT, sc, site.body_beside(sc), site.elementwise
+        for i in inputs:
+            if i is not sc and not opt.is_gate_op(self.nodes[self.gate_end(i.node, site.f)].op_type):
                 return "the other input does not end in a sigmoid or softmax: a product, not a gate"
-        body = body_of(rest, sc.chain)
-        if not self.learned_layers(body):
-            return f"the gating branch from {fork} holds no learned layer (an activation such as SiLU), not a skip"
-        return Skip(SkipKind.GATE, merge, fork, names(body), names(reversed(sc.chain)), op=m)
+        empty = f"the gating branch from {fork} holds no learned layer (an activation such as SiLU), not a skip"
+        return SkipKind.GATE, sc, site.body_beside(sc), empty
+
+
+#: a skip found but not yet checked for a learned body: kind, shortcut input, body nodes,
+#: and why it is no skip when the body holds no learned layer
+_Found = tuple[SkipKind, _Input, list[int], str]
+
+
+class _Site:
+    """One merge being classified: its fork, its inputs' chains, and how to name and measure them."""
+
+    def __init__(
+        self, finder: _Finder, m: str, mp: int, f: int, allowed: set[int] | None, inputs: list[_Input]
+    ) -> None:
+        self.finder = finder
+        self.f = f
+        self.allowed = allowed
+        self.inputs = inputs
+        self.fork = finder.layer(f)
+        self.merge = finder.layer(mp)
+        self.elementwise = (
+            f"no learned layer between {self.fork} and the merge: an elementwise function of {self.fork} "
+            "(an activation such as GELU or SiLU), not a skip"
+        )
+
+    def body_of(self, rest: list[_Input], exclude: Iterable[int]) -> list[int]:
+        """The region between the fork and the inputs ``rest``, less ``exclude``, in execution
+        order (node numbers are topological)."""
+        return sorted(self.finder.region([i.node for i in rest], self.f, self.allowed) - set(exclude))
+
+    def body_beside(self, sc: _Input) -> list[int]:
+        """The body when ``sc`` is the shortcut: every other input's region, less the shortcut."""
+        return self.body_of([i for i in self.inputs if i is not sc], sc.chain)
+
+    def names(self, nodes: Iterable[int]) -> tuple[str, ...]:
+        """The layers of ``nodes``, each once, fork and merge left out."""
+        out: list[str] = []
+        skip = {self.fork, self.merge}
+        for n in nodes:
+            name = self.finder.layer(n)
+            if name not in skip and name not in out:
+                out.append(name)
+        return tuple(out)
 
 
 def _op_kind(d: Node) -> LayerKind:

@@ -42,26 +42,7 @@ import numpy as np
 
 from modelmap._errors import InputError
 
-from .ops import meta_slot
-
-#: Input slots of well-known ops, named (``None``: not a weight slot).
-ROLES: Mapping[str, tuple[str | None, ...]] = {
-    "Conv": (None, "weight", "bias"),
-    "ConvTranspose": (None, "weight", "bias"),
-    "Gemm": (None, "weight", "bias"),
-    "MatMul": (None, "weight"),
-    "BatchNormalization": (None, "scale", "bias", "mean", "var"),
-    "InstanceNormalization": (None, "scale", "bias"),
-    "LayerNormalization": (None, "scale", "bias"),
-    "GroupNormalization": (None, "scale", "bias"),
-    "Add": ("bias", "bias"),
-    "Mul": ("scale", "scale"),
-    "Gather": ("weight", None),
-    "LSTM": (None, "W", "R", "B"),
-    "GRU": (None, "W", "R", "B"),
-    "RNN": (None, "W", "R", "B"),
-    "PRelu": (None, "slope"),
-}
+from .ops import ROLES, meta_slot
 
 FLOAT_TYPES = frozenset({1, 10, 11, 16})  # FLOAT, FLOAT16, DOUBLE, BFLOAT16
 

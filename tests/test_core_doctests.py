@@ -9,11 +9,14 @@ import pytest
 
 MODULES = [
     "modelmap.core.graph",
+    "modelmap.core.kinds",
     "modelmap.core.ops",
     "modelmap.core.params",
-    "modelmap.core.layers",
+    "modelmap.core.dataflow",
+    "modelmap.core.layers.describe",
     "modelmap.core.skips",
     "modelmap.core.blocks",
+    "modelmap.core.compare",
     "benchmarks.synthetic",
 ]
 

@@ -1,0 +1,167 @@
+"""Reading an ONNX graph's nodes: each protobuf field once, into plain records.
+
+Reading a protobuf is slow, so :func:`read_nodes` reads every field once and shares the
+strings many nodes repeat; attributes become Python values, subgraphs are kept aside with
+the outer-scope tensors they read. :func:`infer_shapes` runs ONNX shape inference, best
+effort.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import onnx
+from onnx import helper
+
+from modelmap import _metadata as md
+
+from .node import Node
+
+
+def read_nodes(graph: onnx.GraphProto) -> tuple[list[Node], list[list[str]]]:
+    """Every node of ``graph`` as a :class:`~.node.Node` (not yet placed in a graph), in
+    file order, and the outer-scope tensors each one's subgraphs read (sorted).
+
+    Each protobuf field is read once (reading is slow). The protobuf hands out a new
+    string object at every read, so strings that many nodes repeat (op types, domains,
+    namespace segments and class names) are shared: one object each, and one namespace
+    tuple per module. This keeps the graph small and the lookups keyed by them cheap.
+    """
+    strings: dict[str, str] = {}
+    namespaces: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[tuple[str, ...], tuple[str, ...]]] = {}
+    no_namespace: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
+    out = []
+    captures = []
+    for node in graph.node:
+        ns = no_namespace
+        if len(node.metadata_props):
+            ns = md.node_namespace(node)
+            if ns in namespaces:
+                ns = namespaces[ns]
+            else:
+                segs, classes = ns  # the last segment names the module itself: rarely repeated
+                ns = namespaces[ns] = (
+                    tuple(strings.setdefault(x, x) for x in segs[:-1]) + segs[-1:],
+                    tuple(strings.setdefault(x, x) for x in classes),
+                )
+        if len(node.attribute):
+            attrs, subgraphs, captured = _attributes(node)
+        else:
+            attrs, subgraphs, captured = {}, {}, []
+        op_type, domain = node.op_type, node.domain
+        out.append(
+            Node(
+                kind="op",
+                op_type=strings.setdefault(op_type, op_type),
+                domain=strings.setdefault(domain, domain),
+                name=node.name,
+                namespace=ns[0],
+                classes=ns[1],
+                inputs=tuple(node.input),
+                outputs=tuple(node.output),
+                attrs=attrs,
+                subgraphs=subgraphs,
+            )
+        )
+        captures.append(captured)
+    return out, captures
+
+
+def infer_shapes(model: onnx.ModelProto) -> onnx.ModelProto:
+    """``model`` after ONNX shape inference, or ``model`` itself when inference fails."""
+    for kwargs in ({"strict_mode": False, "data_prop": True}, {"strict_mode": False}):
+        try:
+            return onnx.shape_inference.infer_shapes(model, **kwargs)
+        except Exception:  # noqa: BLE001, S112 - shape inference is best effort; shapes stay unknown
+            continue
+    return model
+
+
+_PLAIN_ATTRIBUTES = frozenset(
+    {
+        onnx.AttributeProto.INT,
+        onnx.AttributeProto.FLOAT,
+        onnx.AttributeProto.STRING,
+        onnx.AttributeProto.INTS,
+        onnx.AttributeProto.FLOATS,
+        onnx.AttributeProto.STRINGS,
+    }
+)
+
+
+def _attributes(node: onnx.NodeProto) -> tuple[dict[str, Any], dict[str, onnx.GraphProto], list[str]]:
+    """A node's attributes as Python values (graphs and tensors aside), its subgraphs by
+    attribute name, and the outer-scope tensors those subgraphs read (sorted)."""
+    attrs: dict[str, Any] = {}
+    subgraphs: dict[str, onnx.GraphProto] = {}
+    captured: set[str] = set()
+    for a in node.attribute:
+        kind = a.type
+        if kind == onnx.AttributeProto.GRAPH:
+            subgraphs[a.name] = a.g
+            captured |= _graph_free_names(a.g)
+        elif kind == onnx.AttributeProto.GRAPHS:
+            for k, sg in enumerate(a.graphs):
+                subgraphs[f"{a.name}[{k}]"] = sg
+                captured |= _graph_free_names(sg)
+        elif kind == onnx.AttributeProto.TENSOR:
+            attrs[a.name] = f"<tensor {list(a.t.dims)}>"
+        elif kind in _PLAIN_ATTRIBUTES:
+            attrs[a.name] = _attribute_value(a, kind)
+    return attrs, subgraphs, sorted(captured)
+
+
+def _attribute_value(a: onnx.AttributeProto, kind: int) -> Any:
+    """What ``helper.get_attribute_value`` gives for a plain attribute, strings decoded and
+    lists as tuples (the common numeric kinds read directly: the helper is slow)."""
+    if not a.ref_attr_name:
+        if kind == onnx.AttributeProto.INTS:
+            return tuple(a.ints)
+        if kind == onnx.AttributeProto.INT:
+            return a.i
+        if kind == onnx.AttributeProto.FLOAT:
+            return a.f
+        if kind == onnx.AttributeProto.FLOATS:
+            return tuple(a.floats)
+    v = helper.get_attribute_value(a)
+    if isinstance(v, bytes):
+        return v.decode("utf-8", "replace")
+    if isinstance(v, list):
+        return tuple(x.decode("utf-8", "replace") if isinstance(x, bytes) else x for x in v)
+    return v
+
+
+def _captured(node: onnx.NodeProto) -> set[str]:
+    """Outer-scope tensors read by the node's subgraphs (If/Loop/Scan bodies), recursively."""
+    out: set[str] = set()
+    for a in node.attribute:
+        graphs: Iterable[onnx.GraphProto] = ()
+        if a.type == onnx.AttributeProto.GRAPH:
+            graphs = (a.g,)
+        elif a.type == onnx.AttributeProto.GRAPHS:
+            graphs = a.graphs
+        for sg in graphs:
+            out |= _graph_free_names(sg)
+    return out
+
+
+def _graph_free_names(sg: onnx.GraphProto) -> set[str]:
+    defined = {i.name for i in sg.input} | {t.name for t in sg.initializer}
+    defined |= {s.values.name for s in sg.sparse_initializer}
+    free: set[str] = set()
+    for n in sg.node:
+        for name in n.input:
+            if name and name not in defined:
+                free.add(name)
+        for name in _captured(n):
+            if name not in defined:
+                free.add(name)
+        defined.update(o for o in n.output if o)
+    for o in sg.output:
+        if o.name not in defined:
+            free.add(o.name)
+    return free
+
+
+__all__ = ["infer_shapes", "read_nodes"]
