@@ -368,7 +368,7 @@ class Analysis:
     def op(self, op_id: str) -> Op:
         """The op with id ``op_id`` (an entry of some ``Layer.ops``; KeyError if none)."""
         node = self.graph.by_id.get(op_id)
-        if node is None or node.kind != "op":
+        if node is None or not node.is_op:
             raise KeyError(op_id)
         tensor = self.tensor
         return Op(
@@ -389,7 +389,7 @@ class Analysis:
             return Tensor("")
         info = self.graph.tensors[name]
         producer = info.producer
-        if producer is not None and self.graph.by_id[producer].kind != "op":
+        if producer is not None and not self.graph.by_id[producer].is_op:
             producer = None  # a graph input
         return Tensor(name, info.shape, info.dtype, producer, info.initializer)
 

@@ -130,6 +130,26 @@ def is_constant_op(op_type: str) -> bool:
     return op_type == "Constant"
 
 
+def stores_weight_transposed(op_type: str, attrs: Mapping[str, Any]) -> bool:
+    """Whether a 2-D weight read in slot 1 is stored (in, out): MatMul always, Gemm without ``transB``.
+
+    Shown (out, in) like a PyTorch Linear.
+    """
+    return op_type == "MatMul" or (op_type == "Gemm" and not attrs.get("transB", 0))
+
+
+#: The glyph drawn for a merge layer, by a word its type holds (ONNX op or framework class).
+MERGE_SYMBOLS: Mapping[str, str] = {
+    "Add": "+", "Sum": "+", "Mul": "\u00d7", "Concat": "concat", "Concatenate": "concat", "Multiply": "\u00d7",
+}
+
+
+def merge_symbol(type_name: str) -> str | None:
+    """The glyph of a merge layer of type ``type_name`` (``+``, ``×``, ``concat``), else None."""
+    low = type_name.lower()
+    return next((sym for key, sym in MERGE_SYMBOLS.items() if key.lower() in low), None)
+
+
 def is_transposed_conv(op_type: str) -> bool:
     return op_type == "ConvTranspose"
 

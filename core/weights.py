@@ -42,7 +42,7 @@ import numpy as np
 
 from modelmap._errors import InputError
 
-from .ops import ROLES, meta_slot
+from .ops import ROLES, is_constant_op, meta_slot, stores_weight_transposed
 
 FLOAT_TYPES = frozenset({1, 10, 11, 16})  # FLOAT, FLOAT16, DOUBLE, BFLOAT16
 
@@ -208,7 +208,7 @@ def _const_tensors(graph: Any) -> dict[str, Any]:
     """Name -> TensorProto of every initializer and ``Constant`` node value in ``graph``."""
     out = {t.name: t for t in graph.initializer}
     for node in graph.node:
-        if node.op_type == "Constant" and node.output:
+        if is_constant_op(node.op_type) and node.output:
             for a in node.attribute:
                 if a.name == "value" and a.t is not None:
                     out[node.output[0]] = a.t
@@ -265,7 +265,7 @@ def iter_weights(analysis: Any) -> Iterator[WeightTensor]:
     transposed: dict[str, bool] = {}
     readers: dict[str, list[str]] = {}
     for layer, op_type, inputs, attrs in layer_nodes(analysis):
-        if op_type == "Constant":
+        if is_constant_op(op_type):
             continue
         for slot, name in enumerate(inputs):
             t = consts.get(name)
@@ -283,13 +283,9 @@ def iter_weights(analysis: Any) -> Iterator[WeightTensor]:
             if role not in roles:
                 roles.append(role)
             if name not in transposed:
-                transpose = False
-                if len(t.dims) == 2 and role == "weight" and slot == 1:
-                    if op_type == "MatMul":
-                        transpose = True
-                    elif op_type == "Gemm":
-                        transpose = not attrs.get("transB", 0)
-                transposed[name] = transpose
+                transposed[name] = (
+                    len(t.dims) == 2 and role == "weight" and slot == 1 and stores_weight_transposed(op_type, attrs)
+                )
     arrays: dict[str, np.ndarray] = {}
     for (layer, name), roles in found.items():
         arr = arrays.get(name)

@@ -1,8 +1,9 @@
-"""Jupyter display of an Analysis: the SVG diagram (and a text summary).
+"""Jupyter display of an Analysis: the interactive view, the SVG diagram and a text summary.
 
-:func:`repr_svg` and :func:`repr_mimebundle` are written to become
-``Analysis._repr_svg_`` and ``Analysis._repr_mimebundle_``; they import Graphviz
-lazily and fall back to text when ``dot`` is missing.
+:func:`repr_mimebundle` reaches ``Analysis._repr_mimebundle_`` through
+:data:`modelmap._registry.display_hook` (the core imports no exporter). Jupyter shows the
+richest type it can: the interactive HTML view (:mod:`.html`, in a sandboxed iframe), else
+the SVG (Graphviz, imported lazily; left out when ``dot`` is missing), else the text.
 """
 
 from __future__ import annotations
@@ -30,9 +31,14 @@ def repr_svg(analysis: Analysis, options: DrawOptions | None = None) -> str | No
 def repr_mimebundle(
     analysis: Analysis, include: Any = None, exclude: Any = None, options: DrawOptions | None = None
 ) -> dict[str, str]:
-    """``image/svg+xml`` (when Graphviz is there) and ``text/plain`` (the summary)."""
+    """``text/html`` (the interactive view), ``image/svg+xml`` (when Graphviz is there) and
+    ``text/plain`` (the summary)."""
     bundle: dict[str, str] = {}
     wanted = lambda mime: (not include or mime in include) and not (exclude and mime in exclude)  # noqa: E731
+    if wanted("text/html"):
+        from .html import repr_html_bundle
+
+        bundle.update(repr_html_bundle(analysis, options))
     if wanted("image/svg+xml"):
         svg = repr_svg(analysis, options)
         if svg is not None:

@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from modelmap.core import ops
 from modelmap.core.kinds import EdgeKind, LayerKind
 
 from ._options import FOLD_AUTO_LAYERS, DrawOptions
@@ -161,17 +162,9 @@ def hyper_text(node: ViewNode) -> str:
     return ", ".join(parts)
 
 
-_MERGE_SYMBOL = {"Add": "+", "Sum": "+", "Mul": "\u00d7", "Concat": "concat", "Concatenate": "concat", "Multiply": "\u00d7"}
-
-
 def merge_symbol(node: ViewNode) -> str | None:
     """The glyph of a merge layer (``+``, ``×``, ``concat``), or None for other layers."""
-    if node.kind != LayerKind.MERGE:
-        return None
-    for key, sym in _MERGE_SYMBOL.items():
-        if key.lower() in node.type.lower():
-            return sym
-    return None
+    return ops.merge_symbol(node.type) if node.kind == LayerKind.MERGE else None
 
 
 def node_label(node: ViewNode, options: DrawOptions, show_names: bool = True) -> str:
@@ -257,7 +250,7 @@ def build_view(analysis: Analysis, options: DrawOptions) -> View:
     alive = set(id_of.values())
     edge_list = [e for e in edges.values() if e.src in alive and e.dst in alive]
     root = _clusters(analysis, kept, synthetic)
-    title = options.title if options.title is not None else _model_title(analysis)
+    title = options.title if options.title is not None else model_title(analysis)
     return View(
         title=title or "",
         direction=options.direction,
@@ -276,7 +269,7 @@ GENERIC_GRAPH_NAMES = frozenset(
 )
 
 
-def _model_title(analysis: Analysis) -> str:
+def model_title(analysis: Analysis) -> str:
     name = analysis.model.graph.name if analysis.model is not None else ""
     return "" if name.strip().lower() in GENERIC_GRAPH_NAMES else name
 

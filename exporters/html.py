@@ -34,10 +34,12 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
+from modelmap.core.kinds import LayerKind
+
 from ._escape import script_json, xml_text
 from ._options import DrawOptions
 from ._style import EDGE_STYLES, KIND_FILL
-from ._view import SKIP_WORDS, EdgeKind, _model_title, hyper_text, shape_text
+from ._view import SKIP_WORDS, EdgeKind, model_title, hyper_text, shape_text
 
 if TYPE_CHECKING:  # pragma: no cover
     from modelmap.core import Analysis
@@ -62,7 +64,7 @@ class TreeNode:
     key: str  # the box's data-path: the layer name, or the module's name
     parent: int  # index of the parent node, -1 for the model
     cls: str  # module class, or the layer's type
-    kind: str  # LayerKind value; "module" for containers
+    kind: LayerKind  # MODULE for containers
     params: int = 0
     shape: str = ""  # output shape as text, "" if unknown
     hyper: str = ""  # hyper-parameters as text ("3×3/2, 64")
@@ -115,7 +117,7 @@ def read_analysis(analysis: Analysis) -> Source:
     at = {layer.name: index[tuple(layer.path)] for layer in layers}
     edges = [(at[layer.name], at[o]) for layer in layers for o in layer.outputs if o in at]
     skips = [
-        (getattr(s.kind, "value", str(s.kind)), at[s.fork], at[s.merge],
+        (s.kind.value, at[s.fork], at[s.merge],
          tuple(at[x] for x in s.shortcut if x in at), tuple(at[x] for x in s.body if x in at))
         for s in analysis.skips if s.fork in at and s.merge in at
     ]
@@ -129,14 +131,14 @@ def read_analysis(analysis: Analysis) -> Source:
     for r in analysis.rejections:
         if r.merge in at:
             notes.setdefault(at[r.merge], []).append(r.reason)
-    return Source(_model_title(analysis) or "model", analysis.framework, analysis.converter,
+    return Source(model_title(analysis) or "model", analysis.framework, analysis.converter,
                   analysis.op_count, analysis.params, nodes, edges, skips, blocks, notes)
 
 
 def _tree_node(path: tuple[str, ...], parent: int, mod: Any, layer: Any, shapes: dict[Any, str]) -> TreeNode:
     """A module-tree node (``mod``) and, for a leaf, its layer, as the view draws it."""
     if layer is not None and (mod is None or mod.leaf or not mod.children):
-        kind = getattr(layer.kind, "value", str(layer.kind))
+        kind = LayerKind(layer.kind)
         shape = layer.output_shape
         if shape not in shapes:
             shapes[shape] = shape_text(shape)
@@ -146,7 +148,7 @@ def _tree_node(path: tuple[str, ...], parent: int, mod: Any, layer: Any, shapes:
             macs=getattr(layer, "macs", None),
         )
     name = mod.name if mod is not None and mod.name else "/".join(path)
-    return TreeNode(name=name, key=name, parent=parent, cls=mod.cls if mod is not None else "", kind="module",
+    return TreeNode(name=name, key=name, parent=parent, cls=mod.cls if mod is not None else "", kind=LayerKind.MODULE,
                     params=int(mod.params) if mod is not None else 0)
 
 

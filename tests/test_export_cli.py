@@ -137,19 +137,20 @@ def test_api_draw_takes_an_analysis_or_a_model(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.dot", "b.dot"]
 
 
-def test_notebook_repr_is_the_svg_diagram(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_notebook_repr_is_the_interactive_view_and_the_svg_diagram(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     a = seed_analysis("small_cnn")
     svg = repr_svg(a)
     assert svg is not None and ET.fromstring(svg.encode()).tag.endswith("svg") and "conv1" in svg
     bundle = repr_mimebundle(a)
-    assert set(bundle) == {"image/svg+xml", "text/plain"} and "conv1" in bundle["text/plain"]
+    assert set(bundle) == {"text/html", "image/svg+xml", "text/plain"} and "conv1" in bundle["text/plain"]
+    assert bundle["text/html"].startswith("<iframe srcdoc=") and "conv1" in bundle["text/html"]
     # Jupyter asks the Analysis itself
     assert a._repr_mimebundle_() == bundle
     assert repr(a).startswith("<Analysis ") and "skips" in repr(a)
     assert set(repr_mimebundle(a, include={"text/plain"})) == {"text/plain"}
     monkeypatch.setenv("PATH", str(tmp_path))
     assert repr_svg(a) is None
-    assert set(repr_mimebundle(a)) == {"text/plain"}
+    assert set(repr_mimebundle(a)) == {"text/html", "text/plain"}  # without Graphviz
 
 
 def test_draw_options_are_shared_and_frozen() -> None:
