@@ -63,8 +63,9 @@ ROUTE_TORCHSCRIPT = "torch.onnx torchscript"
 
 SCOPES_KEY = "pkg.torch.onnx.name_scopes"
 _CLASSES_KEY = "pkg.torch.onnx.class_hierarchy"
-#: Exporter metadata we drop: bulky, and full of this machine's file paths.
-_NOISY_KEYS = ("pkg.torch.onnx.stack_trace", "pkg.torch.onnx.fx_node")
+#: Exporter metadata we drop: the FX node's text repeats the op. The stack trace (source file
+#: and line of each op) stays: Netron shows it, and it is what a user follows back to the code.
+_NOISY_KEYS = ("pkg.torch.onnx.fx_node",)
 _ADAPTER_ROOT = "model"
 
 
