@@ -23,7 +23,7 @@ def netron_label(name: str) -> str:
     >>> netron_label("stage2.0.shortcut")
     'stage2.0.shortcut'
     >>> netron_label("stage2/stage2.0/stage2.0.shortcut/Conv")
-    'stage2/sta…ortcut/Conv'
+    'stage2/sta…rtcut/Conv'
     """
     if len(name) <= LABEL_MAX:
         return name

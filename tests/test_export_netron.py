@@ -103,3 +103,12 @@ def test_keras_small_cnn_nested_and_flat_compute_the_same() -> None:
     assert not flat.functions and len(flat.graph.node) == len(a.model.graph.node)
     props = {p.key: p.value for p in nested.metadata_props}
     assert props["converted_from"].startswith("Keras (")
+
+
+def test_netron_names_doctests() -> None:
+    import doctest
+
+    from modelmap.exporters import _netron_names
+
+    result = doctest.testmod(_netron_names)
+    assert result.attempted > 0 and result.failed == 0
