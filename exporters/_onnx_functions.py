@@ -410,7 +410,10 @@ def _function_names(funcs: dict, calls: Mapping[Path, CallInfo]) -> dict[str, st
     counts: dict[str, int] = {}
     for b in base.values():
         counts[b] = counts.get(b, 0) + 1
-    wanted = {s: b if counts[b] == 1 else f"{b}_{_ident(_short(funcs[s][0].path))}" for s, b in base.items()}
+    wanted = {}
+    for sig, b in base.items():
+        short = _ident(_short(funcs[sig][0].path))
+        wanted[sig] = b if counts[b] == 1 else short if short.startswith(b) else f"{b}_{short}"
     return dict(zip(wanted, distinct_names(wanted.values()), strict=True))
 
 

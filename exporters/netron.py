@@ -294,10 +294,36 @@ def netron_model(analysis: Analysis, flat: bool = False) -> onnx.ModelProto:
     if flat or not can_nest(model):
         _name_flat(model, facts, tensors=can_nest(model))
         return model
-    paths = [layer.path if layer is not None else () for layer in facts.layers]
+    calls = _calls(analysis)
+    regrouped = _group_flat_repeats(analysis, calls)
+    paths = [regrouped.get(layer.name, layer.path) if layer is not None else () for layer in facts.layers]
     for node in model.graph.node:
         _drop_props(node.metadata_props, (md.NAMESPACE, md.CLASS_HIERARCHY))
-    return nest_modules(model, paths, _calls(analysis), _generic)
+    return nest_modules(model, paths, calls, _generic)
+
+
+def _group_flat_repeats(analysis: Analysis, calls: dict[tuple[str, ...], CallInfo]) -> dict[str, tuple[str, ...]]:
+    """Make each repetition of a block whose layers sit directly in one module (a flat Keras
+    model's residual blocks) a module of its own, ``ResidualBlock_1``...: layer name -> new path.
+    ``calls`` gets those modules."""
+    layers = analysis.layer_map
+    seen: Counter[str] = Counter()
+    out: dict[str, tuple[str, ...]] = {}
+    for b in analysis.blocks:
+        parent = tuple(b.parent)
+        if not all(len(layers[n].path) == len(parent) + 1 for unit in b.units for n in unit if n in layers):
+            continue
+        for k, unit in enumerate(b.units, start=1):
+            seen[b.name] += 1
+            seg = f"{b.name}_{seen[b.name]}"
+            params = sum(layers[n].params for n in unit if n in layers)
+            block = f"{b.name} {k} of {b.count} in {'/'.join(parent) or 'the model'}"
+            calls[(*parent, seg)] = CallInfo(b.name, {MODULE: seg, LAYER_TYPE: b.name, PARAMS: str(params), BLOCK: block},
+                                             f"{seg} ({b.name}): {params:,} parameters. Repetition {block}.")
+            for n in unit:
+                if n in layers:
+                    out[n] = (*parent, seg, *layers[n].path[len(parent):])
+    return out
 
 
 def _calls(analysis: Analysis) -> dict[tuple[str, ...], CallInfo]:

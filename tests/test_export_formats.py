@@ -27,7 +27,7 @@ from modelmap.exporters.mermaid import MAX_EDGES, MAX_TEXT
 from modelmap.exporters.netron import attachment_path, netron_model
 from modelmap.exporters.render import check_svg
 
-from .test_export_models import Builder, dot_parts, seed_analysis
+from .test_export_models import Builder, analyze as seed_analysis_of, dot_parts, seed_analysis
 
 RESNET = "seed_resnet"
 
@@ -436,6 +436,17 @@ def test_onnx_nests_modules_as_functions_named_and_explained() -> None:
     conv1 = {p.key: p.value for p in _by_name(shared.node)["conv1"].metadata_props}
     assert conv1 == {"class": "Conv2d", "skip": "residual block, body"}
     assert list(shared.input)[:3] == ["input", "conv1.W", "conv1.B"]  # the hand-built weights have no module prefix
+
+
+def test_onnx_groups_the_repeated_blocks_of_a_flat_model_into_modules() -> None:
+    a = seed_analysis_of(_flat_residual(3))  # a flat Keras-style model: the blocks are runs of layers
+    out = netron_model(a)
+    assert [n.name for n in out.graph.node] == ["ResidualBlock_1", "ResidualBlock_2", "ResidualBlock_3"]
+    funcs = {f.name: f for f in out.functions}
+    assert [n.name for n in funcs[out.graph.node[1].op_type].node] == ["layer_5", "layer_6", "layer_7", "layer_8"]
+    props = {p.key: p.value for p in out.graph.node[2].metadata_props}
+    assert props["block"] == "ResidualBlock 3 of 3 in the model" and props["class"] == "ResidualBlock"
+    assert np.array_equal(_run(a.model)[0], _run(out)[0])
 
 
 def test_onnx_model_names_producer_source_and_summary_under_short_keys() -> None:
