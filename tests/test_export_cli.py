@@ -80,6 +80,15 @@ def test_draw_markdown_format_and_attachment(resnet_file: Path, tmp_path: Path) 
     assert r.output.strip() == f"wrote {tmp_path / 'net.onnx'}, {tmp_path / 'net.attachment.json'}"
 
 
+def test_draw_onnx_nests_modules_unless_flat(resnet_file: Path, tmp_path: Path) -> None:
+    assert invoke("draw", str(resnet_file), "-o", str(tmp_path / "nested.onnx")).exit_code == 0
+    assert invoke("draw", str(resnet_file), "-o", str(tmp_path / "flat.onnx"), "--flat").exit_code == 0
+    nested, flat = onnx.load(str(tmp_path / "nested.onnx")), onnx.load(str(tmp_path / "flat.onnx"))
+    source = onnx.load(str(resnet_file))
+    assert nested.functions and not flat.functions
+    assert len(flat.graph.node) == len(source.graph.node) > len(nested.graph.node)
+
+
 def _one_error_line(r: subprocess.CompletedProcess[str], *fragments: str) -> None:
     assert r.returncode == 2, (r.returncode, r.stderr)
     lines = r.stderr.strip().splitlines()
