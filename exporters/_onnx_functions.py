@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import heapq
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -96,15 +97,13 @@ class _Flat:
         for t in g.initializer:
             self.types.setdefault(t.name, helper.make_tensor_type_proto(t.data_type, list(t.dims)))
         self.subtree: dict[Path, list[int]] = {}
-        self.children: dict[Path, list[Path]] = {}
+        self.children: dict[Path, dict[Path, None]] = {}  # ordered sets
         self.direct: dict[Path, list[int]] = {}
         for i, p in enumerate(self.paths):
             for k in range(len(p) + 1):
                 self.subtree.setdefault(p[:k], []).append(i)
                 if k < len(p):
-                    kids = self.children.setdefault(p[:k], [])
-                    if p[: k + 1] not in kids:
-                        kids.append(p[: k + 1])
+                    self.children.setdefault(p[:k], {})[p[: k + 1]] = None
             self.direct.setdefault(p, []).append(i)
 
     def convex(self, members: list[int]) -> bool:
@@ -143,7 +142,7 @@ class _Flat:
 def _units(flat: _Flat, path: Path) -> list[_Unit]:
     """The nodes of ``path``'s body in execution order (non-convex children dissolved)."""
     units = [_Unit([i], path, op=i) for i in flat.direct.get(path, []) if flat.paths[i] == path]
-    for child in flat.children.get(path, []):
+    for child in flat.children.get(path, {}):
         members = flat.subtree[child]
         if len(members) == 1:
             units.append(_Unit(members, child, op=members[0]))
@@ -361,21 +360,20 @@ def nest_modules(
     return out
 
 
-def _emit(nester: _Nester, root: list[onnx.NodeProto]) -> dict[str, tuple[_Built, int, list[onnx.NodeProto]]]:
-    """Each signature reached from ``root`` once: (its first build, uses, the calling nodes)."""
+def _emit(nester: _Nester, root: list[onnx.NodeProto]) -> dict[str, tuple[_Built, list[onnx.NodeProto]]]:
+    """Each signature reached from ``root``, once: (its first build, the nodes that call it)."""
     by_sig = {b.sig: b for b in reversed(list(nester.built.values()))}
-    order: dict[str, tuple[_Built, int, list[onnx.NodeProto]]] = {}
-    queue = list(root)
+    order: dict[str, tuple[_Built, list[onnx.NodeProto]]] = {}
+    queue = deque(root)
     while queue:
-        node = queue.pop(0)
+        node = queue.popleft()
         if node.domain != DOMAIN:
             continue
         if node.op_type in order:
-            b, n, callers = order[node.op_type]
-            order[node.op_type] = (b, n + 1, callers + [node])
+            order[node.op_type][1].append(node)
             continue
         built = by_sig[node.op_type]
-        order[node.op_type] = (built, 1, [node])
+        order[node.op_type] = (built, [node])
         queue.extend(built.func.node)
     return order
 
@@ -383,8 +381,8 @@ def _emit(nester: _Nester, root: list[onnx.NodeProto]) -> dict[str, tuple[_Built
 def _finish(model: onnx.ModelProto, funcs: dict, nester: _Nester, generic: Callable[[onnx.NodeProto], None]) -> None:
     """Name the functions, point single-use inputs at the caller's names, add them to ``model``."""
     names = _function_names(funcs, nester.calls)
-    for sig, (built, uses, callers) in funcs.items():
-        func = built.func
+    for sig, (built, callers) in funcs.items():
+        func, uses = built.func, len(callers)
         func.name = names[sig]
         info = nester.calls.get(built.path)
         cls = info.cls if info is not None else ""
@@ -395,16 +393,16 @@ def _finish(model: onnx.ModelProto, funcs: dict, nester: _Nester, generic: Calla
             for n in func.node:
                 generic(n)
             func.doc_string = f"{cls or 'module'}, shared by {uses} calls"
-    for node in list(model.graph.node) + [n for b, _, _ in funcs.values() for n in b.func.node]:
+    for node in list(model.graph.node) + [n for b, _ in funcs.values() for n in b.func.node]:
         if node.domain == DOMAIN and node.op_type in names:
             node.op_type = names[node.op_type]
-    model.functions.extend(b.func for b, _, _ in funcs.values())
+    model.functions.extend(b.func for b, _ in funcs.values())
 
 
 def _function_names(funcs: dict, calls: Mapping[Path, CallInfo]) -> dict[str, str]:
     """Function names: the module class, with its first user's name where classes repeat."""
     base = {}
-    for sig, (built, _, _) in funcs.items():
+    for sig, (built, _) in funcs.items():
         info = calls.get(built.path)
         base[sig] = _ident((info.cls if info is not None and info.cls else "") or built.path[-1])
     counts: dict[str, int] = {}
