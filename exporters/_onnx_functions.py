@@ -379,20 +379,28 @@ def _emit(nester: _Nester, root: list[onnx.NodeProto]) -> dict[str, tuple[_Built
 
 
 def _finish(model: onnx.ModelProto, funcs: dict, nester: _Nester, generic: Callable[[onnx.NodeProto], None]) -> None:
-    """Name the functions, point single-use inputs at the caller's names, add them to ``model``."""
+    """Name the functions, point single-use inputs at the caller's names, add them to ``model``.
+
+    A function called more than once, or called from such a function, stands for several
+    instances: ``generic`` strips what is true of one instance from its nodes.
+    """
     names = _function_names(funcs, nester.calls)
-    for sig, (built, callers) in funcs.items():
+    shared: set[str] = set()
+    for sig, (built, callers) in funcs.items():  # callers come before callees
         func, uses = built.func, len(callers)
         func.name = names[sig]
         info = nester.calls.get(built.path)
         cls = info.cls if info is not None else ""
         if uses == 1:
             _rename_inputs(func, list(callers[0].input))
-            func.doc_string = f"{cls or 'module'} {built.path[-1]}"
-        else:
+        if uses > 1 or sig in shared:
+            shared.add(sig)
+            shared.update(n.op_type for n in func.node if n.domain == DOMAIN)
             for n in func.node:
                 generic(n)
-            func.doc_string = f"{cls or 'module'}, shared by {uses} calls"
+            func.doc_string = f"{cls or 'module'}, shared by {uses} calls" if uses > 1 else f"{cls or 'module'}"
+        else:
+            func.doc_string = f"{cls or 'module'} {built.path[-1]}"
     for node in list(model.graph.node) + [n for b, _ in funcs.values() for n in b.func.node]:
         if node.domain == DOMAIN and node.op_type in names:
             node.op_type = names[node.op_type]
@@ -412,7 +420,7 @@ def _function_names(funcs: dict, calls: Mapping[Path, CallInfo]) -> dict[str, st
     for sig, b in base.items():
         short = _ident(_short(funcs[sig][0].path))
         wanted[sig] = b if counts[b] == 1 else short if short.startswith(b) else f"{b}_{short}"
-    return dict(zip(wanted, distinct_names(wanted.values()), strict=True))
+    return dict(zip(wanted, (_ident(n) for n in distinct_names(wanted.values())), strict=True))
 
 
 def _short(path: Path) -> str:

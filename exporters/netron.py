@@ -44,7 +44,7 @@ from modelmap._errors import InputError
 from modelmap._io import atomic_write
 
 from ._netron_names import distinct_names
-from ._onnx_functions import CallInfo, can_nest, nest_modules
+from ._onnx_functions import DOMAIN, CallInfo, can_nest, nest_modules
 from ._options import DrawOptions
 from ._view import SKIP_WORDS, EdgeKind
 
@@ -256,10 +256,10 @@ def _generic(node: onnx.NodeProto) -> None:
     _drop_props(node.metadata_props, _INSTANCE)
     if SKIP in props:
         _set_prop(node.metadata_props, SKIP, re.sub(r" \d+ of \d+", "", props[SKIP]))
-    if node.domain == "" or LAYER_TYPE in props:
-        node.doc_string = _node_doc(node.op_type, {p.key: p.value for p in node.metadata_props})
+    if node.domain == DOMAIN:  # a call of a module's function
+        node.doc_string = f"A {props.get(LAYER_TYPE) or 'module'}."
     else:
-        node.doc_string = f"A {props.get(LAYER_TYPE, 'module')}."
+        node.doc_string = _node_doc(node.op_type, {p.key: p.value for p in node.metadata_props})
 
 
 def _describe_model(analysis: Analysis, model: onnx.ModelProto) -> None:

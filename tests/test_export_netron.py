@@ -76,6 +76,9 @@ def test_gpt2_nests_shared_blocks_and_keeps_the_stack_trace() -> None:
     assert gpt2["h.0"].op_type == gpt2["h.1"].op_type  # two identical blocks, one function
     block = funcs[gpt2["h.0"].op_type]
     assert [n.name for n in block.node] == ["ln_1", "attn", "add", "ln_2", "mlp", "add_1"]
+    calls = {n.name: n for n in block.node if n.domain == "modelmap"}
+    assert calls["attn"].doc_string == "A GPT2Attention." and calls["mlp"].doc_string == "A GPT2MLP."
+    assert "module" not in {p.key for n in calls.values() for p in n.metadata_props}  # shared: no instance names
     traces = [p.value for _, nodes in _graphs(out) for n in nodes for p in n.metadata_props
               if p.key == "pkg.torch.onnx.stack_trace"]
     assert traces and any("torch_models.py" in t or "modeling_gpt2.py" in t for t in traces)
