@@ -33,7 +33,9 @@ from ._neighbours import place_by_neighbours
 SCOPES_KEY = "pkg.torch.onnx.name_scopes"
 CLASSES_KEY = "pkg.torch.onnx.class_hierarchy"
 #: Exporter metadata we drop: bulky, and full of this machine's file paths.
-NOISY_KEYS = ("pkg.torch.onnx.stack_trace", "pkg.torch.onnx.fx_node")
+#: Exporter metadata we drop: the FX node's text repeats the op. The stack trace (source file
+#: and line of each op) stays: Netron shows it, and it is what a user follows back to the code.
+NOISY_KEYS = ("pkg.torch.onnx.fx_node",)
 
 
 def annotate_from_scopes(proto: Any) -> None:

@@ -38,6 +38,8 @@ class DrawOptions:
         A caption for the diagram; ``None`` uses the model's name when it has one.
     ``attachment``
         ONNX only: also write Netron's ``netron:attachment`` JSON next to the file.
+    ``flat``
+        ONNX only: one flat graph instead of modules nested as model-local functions.
     """
 
     depth: int | None = None
@@ -49,6 +51,7 @@ class DrawOptions:
     legend: bool = True
     title: str | None = None
     attachment: bool = False
+    flat: bool = False
 
     def __post_init__(self) -> None:
         if self.depth is not None and (not isinstance(self.depth, int) or isinstance(self.depth, bool) or self.depth < 1):

@@ -2,19 +2,24 @@
 
 :func:`netron_model` returns a copy of the analysed ``onnx.ModelProto`` where
 
-- every intermediate tensor has its type and shape in ``graph.value_info`` (ONNX shape
-  inference, then the core's shapes for what it leaves out);
-- every node has a unique, meaningful name: its layer path and op type
-  (``stage2/stage2.0/stage2.0.shortcut/Conv``);
-- every node's ``metadata_props`` keep the converter's (``namespace``,
-  ``class_hierarchy``) and add ``modelmap.layer``, ``modelmap.layer_type``,
-  ``modelmap.skip`` and ``modelmap.block``; its ``doc_string`` says the same in words
-  ("residual block 3 of 14, projection shortcut");
-- the model's ``metadata_props`` summarise framework, layers, parameters, skips and
-  blocks, and so does its ``doc_string``.
+- the module tree is nested model-local functions (``_onnx_functions``): Netron shows
+  the top-level modules and opens each into its parts; identical repeated blocks call one
+  function; Model Explorer shows each function as the subgraph of its calls.
+  ``flat=True`` keeps the flat graph;
+- node and tensor names are short (a module's name inside its parent, a tensor named
+  after the node that makes it) and distinct as Netron shows them (``_netron_names``);
+- every intermediate tensor has its type and shape (``value_info``);
+- every op keeps the converter's metadata (dynamo's ``pkg.torch.onnx.stack_trace``, the
+  source line) and adds short keys: ``layer``, ``class``, ``skip`` and ``block``; its
+  ``doc_string`` says the same in words ("residual block 3 of 14, projection shortcut");
+  each module call says which module it is (``module``, ``class``, ``params``, ``block``);
+- the model names its producer (modelmap), what it was converted from (Netron's
+  "source", from ``converted_from``) and summarises layers, parameters, skips and blocks
+  under short keys and in its ``doc_string``; the converter's ``modelmap.layers`` table
+  is left out.
 
-Only names, metadata, doc strings and ``value_info`` change: no node, input, output,
-attribute or initializer is added, removed or reordered, so the outputs are the same.
+Names, metadata, doc strings, ``value_info`` and the functions change; every op, input,
+output, attribute and initializer stays, so onnxruntime computes the same outputs.
 
 :func:`attachment_json` is Netron's ``netron:attachment`` sidecar (drop it onto the
 open model): per-node metadata and metrics (parameters, output elements).
@@ -24,6 +29,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,21 +38,33 @@ from typing import TYPE_CHECKING, Any
 import onnx
 from onnx import helper
 
+from modelmap import __version__
 from modelmap import _metadata as md
 from modelmap._errors import InputError
 from modelmap._io import atomic_write
 
+from ._netron_names import distinct_names
+from ._onnx_functions import DOMAIN, CallInfo, can_nest, nest_modules
 from ._options import DrawOptions
 from ._view import SKIP_WORDS, EdgeKind
 
 if TYPE_CHECKING:  # pragma: no cover
     from modelmap.core import Analysis
+    from modelmap.core.analysis import Layer
 
-LAYER = "modelmap.layer"
-LAYER_TYPE = "modelmap.layer_type"
-SKIP = "modelmap.skip"
-BLOCK = "modelmap.block"
-SUMMARY = "modelmap.summary"
+# Metadata keys, short because Netron's sidebar cuts keys at about 15 characters.
+LAYER = "layer"
+LAYER_TYPE = "class"
+SKIP = "skip"
+BLOCK = "block"
+MODULE = "module"
+PATH = "path"
+PARAMS = "params"
+#: Dynamo's keys that repeat ``namespace``/``class_hierarchy`` (and all show as "pkg.torch.on...").
+_REPEATED = ("pkg.torch.onnx.name_scopes", "pkg.torch.onnx.class_hierarchy", "pkg.torch.onnx.fx_node")
+#: Keys true of one instance only: dropped in a function that several modules share.
+_INSTANCE = (LAYER, MODULE, PATH, BLOCK, PARAMS, md.NAMESPACE)
+_FRAMEWORKS = {"pytorch": "PyTorch", "keras": "Keras", "onnx": "ONNX"}
 
 
 @dataclass(frozen=True)
@@ -98,18 +116,48 @@ def skip_roles(analysis: Analysis) -> dict[str, list[_Role]]:
 
 
 def block_roles(analysis: Analysis) -> dict[str, list[str]]:
-    """Layer name -> "ResidualBlock 2 of 5 in stage2" for each repeated block it is in."""
+    """Layer or module name -> "ResidualBlock 2 of 5 in stage2" for each repeated block it is in."""
     out: dict[str, list[str]] = {}
     for b in analysis.blocks:
         where = "/".join(b.parent) or "the model"
-        for k, unit in enumerate(b.units, start=1):
-            for layer in unit:
-                out.setdefault(layer, []).append(f"{b.name} {k} of {b.count} in {where}")
+        for k, (member, unit) in enumerate(zip(b.members, b.units, strict=False), start=1):
+            text = f"{b.name} {k} of {b.count} in {where}"
+            for name in {member, *unit}:
+                out.setdefault(name, []).append(text)
     return out
 
 
+# ------------------------------------------------------------------- the analysis, read once
+
+
+@dataclass(frozen=True)
+class _Facts:
+    """What the exporter needs beyond the Analysis' public records, per node of the model."""
+
+    layers: list[Layer | None]  # the layer of each node of the model, by index
+    types: dict[str, tuple[tuple | None, str]]  # tensor name -> (shape, dtype text)
+
+
+def _read_analysis(analysis: Analysis, model: onnx.ModelProto) -> _Facts:
+    """THE ONE PLACE that reads the Analysis' internals (``analysis.graph``).
+
+    To switch to the Analysis' accessor for a layer's ops, change only this function.
+    """
+    tensors = analysis.graph.tensors
+    layer_of_op = {op: layer for layer in analysis.layers for op in layer.ops}
+    layers: list[Layer | None] = []
+    for node in model.graph.node:
+        info = next((tensors[t] for t in node.output if t and t in tensors and tensors[t].producer), None)
+        layers.append(layer_of_op.get(info.producer) if info is not None else None)
+    types = {name: (info.shape, info.dtype) for name, info in tensors.items() if info.shape is not None and info.dtype}
+    return _Facts(layers, types)
+
+
+# -------------------------------------------------------------------------- the model
+
+
 def summary(analysis: Analysis) -> dict[str, str]:
-    """The model-level facts, as ``modelmap.summary.*`` strings."""
+    """The model-level facts, under short metadata keys."""
     kinds = Counter(str(s.kind) for s in analysis.skips)
     skip_text = str(len(analysis.skips))
     if kinds:
@@ -127,38 +175,27 @@ def summary(analysis: Analysis) -> dict[str, str]:
     }
 
 
-def _op_ids(analysis: Analysis, model: onnx.ModelProto) -> list[str | None]:
-    """The core's op id of each node of ``model`` (found through the tensor it produces)."""
-    tensors = analysis.graph.tensors
-    out: list[str | None] = []
-    for node in model.graph.node:
-        nid = None
-        for t in node.output:
-            info = tensors.get(t) if t else None
-            if info is not None and info.producer is not None:
-                nid = info.producer
-                break
-        out.append(nid)
-    return out
+def _drop_props(props: Any, keys: tuple[str, ...]) -> None:
+    kept = [p for p in props if p.key not in keys]
+    del props[:]
+    props.extend(kept)
 
 
-def _fill_value_info(analysis: Analysis, model: onnx.ModelProto) -> None:
+def _fill_value_info(facts: _Facts, model: onnx.ModelProto) -> None:
     """Give every intermediate tensor of the main graph a value_info with its shape."""
     g = model.graph
-    known = {vi.name for vi in g.value_info if vi.type.HasField("tensor_type") and vi.type.tensor_type.HasField("shape")}
+    known = {vi.name for vi in g.value_info if vi.type.tensor_type.HasField("shape")}
     outputs = {o.name for o in g.output}
     by_name = {vi.name: vi for vi in g.value_info}
     for node in g.node:
         for t in node.output:
-            if not t or t in known or t in outputs:
+            if not t or t in known or t in outputs or t not in facts.types:
                 continue
-            info = analysis.graph.tensors.get(t)
-            if info is None or info.shape is None or not info.dtype:
-                continue
-            elem = _elem_type(info.dtype)
+            shape, dtype = facts.types[t]
+            elem = _elem_type(dtype)
             if elem is None:
                 continue
-            dims = [d if isinstance(d, int) else (str(d) if d is not None else None) for d in info.shape]
+            dims = [d if isinstance(d, int) else (str(d) if d is not None else None) for d in shape]
             vi = helper.make_tensor_value_info(t, elem, dims)
             if t in by_name:
                 by_name[t].CopyFrom(vi)
@@ -175,7 +212,66 @@ def _elem_type(dtype: str) -> int | None:
         return None
 
 
-def netron_model(analysis: Analysis) -> onnx.ModelProto:
+def _node_doc(op_type: str, props: dict[str, str]) -> str:
+    """A node's doc string from its metadata: "Conv of layer conv1 (Conv2d). Residual block ..."."""
+    if LAYER in props:
+        words = [f"{op_type} of layer {props[LAYER]} ({props.get(LAYER_TYPE, '')})"]
+    elif LAYER_TYPE in props:
+        words = [f"{op_type} of a {props[LAYER_TYPE]} layer"]
+    else:
+        words = [f"{op_type} of the model"]
+    if props.get(SKIP):
+        words.append(props[SKIP])
+    if props.get(BLOCK):
+        words.append("repetition " + props[BLOCK])
+    return ". ".join(w[0].upper() + w[1:] for w in words) + "."
+
+
+def _annotate_nodes(analysis: Analysis, model: onnx.ModelProto, facts: _Facts) -> None:
+    """Each op's metadata (short keys) and doc string, from its layer."""
+    skips, blocks = skip_roles(analysis), block_roles(analysis)
+    for node, layer in zip(model.graph.node, facts.layers, strict=True):
+        _drop_props(node.metadata_props, _REPEATED)
+        if layer is not None:
+            md.set_prop(node.metadata_props, LAYER, layer.name)
+            md.set_prop(node.metadata_props, LAYER_TYPE, layer.type)
+            if skips.get(layer.name):
+                md.set_prop(node.metadata_props, SKIP, "; ".join(r.words() for r in skips[layer.name]))
+            if blocks.get(layer.name):
+                md.set_prop(node.metadata_props, BLOCK, "; ".join(blocks[layer.name]))
+        node.doc_string = _node_doc(node.op_type, {p.key: p.value for p in node.metadata_props})
+
+
+def _generic(node: onnx.NodeProto) -> None:
+    """Strip what is true of one instance from a node of a shared function."""
+    props = {p.key: p.value for p in node.metadata_props}
+    _drop_props(node.metadata_props, _INSTANCE)
+    if SKIP in props:
+        md.set_prop(node.metadata_props, SKIP, re.sub(r" \d+ of \d+", "", props[SKIP]))
+    if node.domain == DOMAIN:  # a call of a module's function
+        node.doc_string = f"A {props.get(LAYER_TYPE) or 'module'}."
+    else:
+        node.doc_string = _node_doc(node.op_type, {p.key: p.value for p in node.metadata_props})
+
+
+def _describe_model(analysis: Analysis, model: onnx.ModelProto) -> None:
+    """Producer, source, short summary keys and a doc string; the layer table left out."""
+    facts = summary(analysis)
+    model.producer_name = "modelmap"
+    model.producer_version = __version__
+    _drop_props(model.metadata_props, (md.LAYERS,))
+    source = _FRAMEWORKS.get(analysis.framework, analysis.framework)
+    md.set_prop(model.metadata_props, "converted_from", f"{source} ({analysis.converter})" if analysis.converter else source)
+    for key in ("layers", "params", "ops", "skips", "blocks"):
+        md.set_prop(model.metadata_props, key, facts[key])
+    model.doc_string = (
+        f"{facts['framework']} model via {facts['converter'] or 'onnx'}: {facts['layers']} layers, "
+        f"{int(facts['params']):,} parameters, {facts['ops']} ONNX ops; skip connections: {facts['skips']}; "
+        f"repeated blocks: {facts['blocks']}. Annotated by modelmap."
+    )
+
+
+def netron_model(analysis: Analysis, flat: bool = False) -> onnx.ModelProto:
     """The annotated copy of ``analysis.model`` (see the module docstring)."""
     model = onnx.ModelProto()
     model.CopyFrom(analysis.model)
@@ -183,72 +279,98 @@ def netron_model(analysis: Analysis) -> onnx.ModelProto:
         model = onnx.shape_inference.infer_shapes(model, strict_mode=False, data_prop=True)
     except Exception:  # noqa: BLE001 - best effort; the core's shapes fill the gaps
         pass
-    _fill_value_info(analysis, model)
+    facts = _read_analysis(analysis, model)
+    _fill_value_info(facts, model)
+    _annotate_nodes(analysis, model, facts)
+    _describe_model(analysis, model)
+    if flat or not can_nest(model):
+        _name_flat(model, facts, tensors=can_nest(model))
+        return model
+    calls = _calls(analysis)
+    regrouped = _group_flat_repeats(analysis, calls)
+    paths = [regrouped.get(layer.name, layer.path) if layer is not None else () for layer in facts.layers]
+    for node in model.graph.node:
+        _drop_props(node.metadata_props, (md.NAMESPACE, md.CLASS_HIERARCHY))
+    return nest_modules(model, paths, calls, _generic)
 
-    ids = _op_ids(analysis, model)
-    layer_of_op = {op: layer for layer in analysis.layers for op in layer.ops}
-    skips = skip_roles(analysis)
-    blocks = block_roles(analysis)
 
-    names: Counter[str] = Counter()
-    for node, nid in zip(model.graph.node, ids, strict=True):
-        layer = layer_of_op.get(nid) if nid is not None else None
-        segs, _ = md.node_namespace(node)
-        if layer is not None and layer.path:
-            base = "/".join(layer.path)
-        elif segs:
-            base = "/".join(segs)
+def _group_flat_repeats(analysis: Analysis, calls: dict[tuple[str, ...], CallInfo]) -> dict[str, tuple[str, ...]]:
+    """Make each repetition of a block whose layers sit directly in one module (a flat Keras
+    model's residual blocks) a module of its own, ``ResidualBlock_1``...: layer name -> new path.
+    ``calls`` gets those modules."""
+    layers = analysis.layer_map
+    seen: Counter[str] = Counter()
+    out: dict[str, tuple[str, ...]] = {}
+    for b in analysis.blocks:
+        parent = tuple(b.parent)
+        if not all(len(layers[n].path) == len(parent) + 1 for unit in b.units for n in unit if n in layers):
+            continue
+        for k, unit in enumerate(b.units, start=1):
+            seen[b.name] += 1
+            seg = f"{b.name}_{seen[b.name]}"
+            params = sum(layers[n].params for n in unit if n in layers)
+            block = f"{b.name} {k} of {b.count} in {'/'.join(parent) or 'the model'}"
+            calls[(*parent, seg)] = CallInfo(b.name, {MODULE: seg, LAYER_TYPE: b.name, PARAMS: str(params), BLOCK: block},
+                                             f"{seg} ({b.name}): {params:,} parameters. Repetition {block}.")
+            for n in unit:
+                if n in layers:
+                    out[n] = (*parent, seg, *layers[n].path[len(parent):])
+    return out
+
+
+def _calls(analysis: Analysis) -> dict[tuple[str, ...], CallInfo]:
+    """What each module's call shows: name, class, parameters, block and skip roles."""
+    blocks, skips = block_roles(analysis), skip_roles(analysis)
+    out = {}
+    for path, node in analysis.tree.items():
+        if not path:
+            continue
+        props = {MODULE: node.name, LAYER_TYPE: node.cls, PATH: "/".join(path), PARAMS: str(node.params)}
+        words = [f"{node.name} ({node.cls or 'module'}): {node.params:,} parameters"]
+        if blocks.get(node.name):
+            props[BLOCK] = "; ".join(blocks[node.name])
+            words.append("repetition " + props[BLOCK])
+        if node.leaf and skips.get(node.name):
+            props[SKIP] = "; ".join(r.words() for r in skips[node.name])
+            words.append(props[SKIP])
+        out[path] = CallInfo(node.cls, props, ". ".join(words) + ".")
+    return out
+
+
+def _name_flat(model: onnx.ModelProto, facts: _Facts, tensors: bool = True) -> None:
+    """Flat names: each node after its layer (plus its op where the layer has several),
+    each intermediate tensor after the node that makes it (``tensors``; not when a
+    subgraph may read them by name)."""
+    g = model.graph
+    per_layer = Counter(layer.name for layer in facts.layers if layer is not None)
+    wanted = []
+    for node, layer in zip(g.node, facts.layers, strict=True):
+        if layer is None:
+            wanted.append(node.op_type)
         else:
-            base = ""
-        stem = f"{base}/{node.op_type}" if base else (node.name or node.op_type)
-        names[stem] += 1
-        node.name = stem if names[stem] == 1 else f"{stem}_{names[stem] - 1}"
-
-        words = [f"{node.op_type} of " + (f"layer {layer.name} ({layer.type})" if layer is not None else "the model")]
-        if layer is not None:
-            md.set_prop(node.metadata_props, LAYER, layer.name)
-            md.set_prop(node.metadata_props, LAYER_TYPE, layer.type)
-            roles = skips.get(layer.name, [])
-            if roles:
-                text = "; ".join(r.words() for r in roles)
-                md.set_prop(node.metadata_props, SKIP, text)
-                words.append(text)
-            member = blocks.get(layer.name, [])
-            if member:
-                text = "; ".join(member)
-                md.set_prop(node.metadata_props, BLOCK, text)
-                words.append("repetition " + text)
-        node.doc_string = ". ".join(w[0].upper() + w[1:] for w in words) + "."
-    # names must stay unique even where a stem collides with a suffixed one
-    _uniquify(model.graph.node)
-
-    facts = summary(analysis)
-    for key, value in facts.items():
-        md.set_prop(model.metadata_props, f"{SUMMARY}.{key}", value)
-    doc = (
-        f"{facts['framework']} model via {facts['converter'] or 'onnx'}: {facts['layers']} layers, "
-        f"{int(facts['params']):,} parameters, {facts['ops']} ONNX ops; skip connections: {facts['skips']}; "
-        f"repeated blocks: {facts['blocks']}. Annotated by modelmap."
-    )
-    model.doc_string = doc
-    return model
-
-
-def _uniquify(nodes: Any) -> None:
-    seen: set[str] = set()
-    for node in nodes:
-        name, k = node.name, 1
-        while name in seen:
-            name = f"{node.name}__{k}"
-            k += 1
+            wanted.append(layer.name if per_layer[layer.name] == 1 else f"{layer.name}/{node.op_type}")
+    keep = {t.name for t in g.initializer} | {v.name for v in list(g.input) + list(g.output)}
+    rename: dict[str, str] = {}
+    for node, name in zip(g.node, distinct_names(wanted), strict=True):
         node.name = name
-        seen.add(name)
+        outs = [t for t in node.output if t and t not in keep]
+        for k, t in enumerate(outs):
+            rename[t] = name if len(outs) == 1 else f"{name}:{k}"
+    if not tensors:
+        return
+    rename = dict(zip(rename, distinct_names(rename.values(), taken=keep), strict=True))
+    for node in g.node:
+        node.input[:] = [rename.get(t, t) for t in node.input]
+        node.output[:] = [rename.get(t, t) for t in node.output]
+    for vi in g.value_info:
+        vi.name = rename.get(vi.name, vi.name)
 
 
 def generate_onnx(analysis: Analysis, options: DrawOptions | None = None) -> bytes:
     """The Netron-ready model, serialised."""
+    flat = options.flat if options is not None else False
     try:
-        return netron_model(analysis).SerializeToString()
+        return netron_model(analysis, flat=flat).SerializeToString()
     except ValueError as e:  # protobuf's 2 GB limit
         raise InputError(f"the model is too large for one ONNX file: {e}") from None
 
@@ -266,9 +388,9 @@ def attachment_json(analysis: Analysis, model: onnx.ModelProto | None = None) ->
     metrics: list[dict[str, Any]] = []
     for node in model.graph.node:
         props = {p.key: p.value for p in node.metadata_props}
-        for key in (LAYER, LAYER_TYPE, SKIP, BLOCK):
+        for key in (LAYER, MODULE, LAYER_TYPE, SKIP, BLOCK):
             if key in props:
-                metadata.append({"kind": "node", "target": node.name, "name": key.split(".", 1)[1], "value": props[key]})
+                metadata.append({"kind": "node", "target": node.name, "name": key, "value": props[key]})
         params = sum(inits.get(i, 0) for i in node.input)
         if params:
             metrics.append({"kind": "node", "target": node.name, "name": "parameters", "value": params})
@@ -296,7 +418,7 @@ def _numel(dims: Any) -> int:
 
 def write_onnx(analysis: Analysis, path: str | os.PathLike[str], options: DrawOptions) -> list[Path]:
     """Write the model and, with ``options.attachment``, the sidecar; both complete or neither."""
-    model = netron_model(analysis)
+    model = netron_model(analysis, flat=options.flat)
     try:
         data = model.SerializeToString()
     except ValueError as e:  # protobuf's 2 GB limit

@@ -127,6 +127,7 @@ def convert(model: str, output: str, input_shape: tuple[tuple[int, ...], ...] | 
 @click.option("--legend/--no-legend", default=True, show_default=True, help="Add a legend of the skip kinds drawn.")
 @click.option("--title", default=None, help="Diagram caption [default: the model's graph name].")
 @click.option("--attachment", is_flag=True, help="With .onnx: also write Netron's netron:attachment sidecar (.attachment.json).")
+@click.option("--flat", is_flag=True, help="With .onnx: one flat graph, not modules nested as functions Netron can open.")
 @click.option("--diff", "diff_base", default=None, metavar="MODEL_A",
               help="Colour the layers MODEL adds (green) or changes (orange) relative to MODEL_A (.dot .svg .png .pdf).")
 @input_shape_option
@@ -135,7 +136,7 @@ def convert(model: str, output: str, input_shape: tuple[tuple[int, ...], ...] | 
 def draw(
     model: str, output: str, fmt: str | None, depth: int | None, fold: bool | None, style: str, direction: str,
     shapes: bool, params: bool, legend: bool, title: str | None, attachment: bool,
-    input_shape: tuple[tuple[int, ...], ...] | None, verbose: bool, diff_base: str | None = None,
+    input_shape: tuple[tuple[int, ...], ...] | None, verbose: bool, diff_base: str | None = None, flat: bool = False,
 ) -> None:
     """Draw MODEL as a diagram (or a Netron-ready ONNX / JSON file)."""
     import warnings
@@ -144,7 +145,7 @@ def draw(
     from .exporters import DrawingWarning, DrawOptions
 
     options = DrawOptions(depth=depth, fold=fold, style=style, direction=direction, shapes=shapes, params=params,
-                          legend=legend, title=title, attachment=attachment)
+                          legend=legend, title=title, attachment=attachment, flat=flat)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", DrawingWarning)
         if diff_base is not None:

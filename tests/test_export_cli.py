@@ -47,7 +47,7 @@ def invoke(*args: str) -> object:
         ("out.mmd", lambda p: "flowchart TB" in p.read_text()),
         ("out.md", lambda p: p.read_text().startswith("```mermaid\n")),
         ("out.json", lambda p: json.loads(p.read_text())["framework"] == "pytorch"),
-        ("out.onnx", lambda p: onnx.load(str(p)).graph.node[0].name.startswith("input_bn/")),
+        ("out.onnx", lambda p: [n.name for n in onnx.load(str(p)).graph.node][4:6] == ["stage1", "stage2"]),
     ],
 )
 def test_draw_writes_the_format_its_extension_names(resnet_file: Path, tmp_path: Path, name: str, check) -> None:
@@ -78,6 +78,15 @@ def test_draw_markdown_format_and_attachment(resnet_file: Path, tmp_path: Path) 
     r = invoke("draw", str(resnet_file), "-o", str(tmp_path / "net.onnx"), "--attachment")
     assert r.exit_code == 0
     assert r.output.strip() == f"wrote {tmp_path / 'net.onnx'}, {tmp_path / 'net.attachment.json'}"
+
+
+def test_draw_onnx_nests_modules_unless_flat(resnet_file: Path, tmp_path: Path) -> None:
+    assert invoke("draw", str(resnet_file), "-o", str(tmp_path / "nested.onnx")).exit_code == 0
+    assert invoke("draw", str(resnet_file), "-o", str(tmp_path / "flat.onnx"), "--flat").exit_code == 0
+    nested, flat = onnx.load(str(tmp_path / "nested.onnx")), onnx.load(str(tmp_path / "flat.onnx"))
+    source = onnx.load(str(resnet_file))
+    assert nested.functions and not flat.functions
+    assert len(flat.graph.node) == len(source.graph.node) > len(nested.graph.node)
 
 
 def _one_error_line(r: subprocess.CompletedProcess[str], *fragments: str) -> None:

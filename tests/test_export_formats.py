@@ -16,6 +16,7 @@ from pathlib import Path
 import networkx as nx
 import numpy as np
 import onnx
+import onnx.inliner
 import pytest
 
 from modelmap import MissingDependencyError
@@ -26,7 +27,7 @@ from modelmap.exporters.mermaid import MAX_EDGES, MAX_TEXT
 from modelmap.exporters.netron import attachment_path, netron_model
 from modelmap.exporters.render import check_svg
 
-from .test_export_models import Builder, dot_parts, seed_analysis
+from .test_export_models import Builder, analyze as seed_analysis_of, dot_parts, seed_analysis
 
 RESNET = "seed_resnet"
 
@@ -365,52 +366,112 @@ def _run(model: onnx.ModelProto, seed: int = 3) -> list[np.ndarray]:
     return sess.run(None, feeds)
 
 
+def _scopes(model: onnx.ModelProto):
+    """(nodes, names with a shape, names that need none) of the main graph and each function."""
+    g = model.graph
+    shaped = lambda vis: {vi.name for vi in vis if vi.type.tensor_type.HasField("shape")}  # noqa: E731
+    yield list(g.node), shaped(g.value_info), {o.name for o in g.output}
+    for f in model.functions:
+        yield list(f.node), shaped(f.value_info), set()
+
+
+@pytest.mark.parametrize("flat", [False, True], ids=["nested", "flat"])
 @pytest.mark.parametrize("name", ["seed_resnet", "small_cnn", "convnet", "mlp"])
-def test_onnx_is_valid_and_computes_exactly_what_the_source_computes(name: str) -> None:
+def test_onnx_is_valid_and_computes_exactly_what_the_source_computes(name: str, flat: bool) -> None:
     a = seed_analysis(name)
-    out = onnx.load_from_string(generate(a, "onnx", DrawOptions()))
+    out = onnx.load_from_string(generate(a, "onnx", DrawOptions(flat=flat)))
     onnx.checker.check_model(out, full_check=True)
     before, after = _run(a.model), _run(out)
     assert len(before) == len(after)
     for x, y in zip(before, after, strict=True):
         assert np.array_equal(x, y)
-    # every intermediate tensor has a shape; node names are unique
-    shaped = {vi.name for vi in out.graph.value_info if vi.type.tensor_type.HasField("shape")}
-    outputs = {o.name for o in out.graph.output}
-    assert [t for n in out.graph.node for t in n.output if t not in shaped | outputs] == []
-    assert len({n.name for n in out.graph.node}) == len(out.graph.node)
-    # only names, metadata and value_info changed
-    assert [n.op_type for n in out.graph.node] == [n.op_type for n in a.model.graph.node]
-    assert [list(n.input) for n in out.graph.node] == [list(n.input) for n in a.model.graph.node]
+    # in every graph and function: each tensor made has a shape; node names are unique
+    for nodes, shaped, outputs in _scopes(out):
+        assert [t for n in nodes for t in n.output if t not in shaped | outputs] == []
+        assert len({n.name for n in nodes}) == len(nodes)
+    # the same ops with the same attributes and initializers: inlined, only names differ
+    inlined = onnx.inliner.inline_local_functions(out)
+    key = lambda n: (n.op_type, n.domain, str(n.attribute))  # noqa: E731
+    assert Counter(map(key, inlined.graph.node)) == Counter(map(key, a.model.graph.node))
+    assert {t.name for t in out.graph.initializer} == {t.name for t in a.model.graph.initializer}
+    if flat:
+        assert [n.op_type for n in out.graph.node] == [n.op_type for n in a.model.graph.node]
+        assert not out.functions
+    else:
+        assert {f.domain for f in out.functions} <= {"modelmap"}
 
 
-def test_onnx_names_value_info_and_metadata_explain_the_model() -> None:
+def _by_name(nodes) -> dict:
+    return {n.name: n for n in nodes}
+
+
+def test_onnx_nests_modules_as_functions_named_and_explained() -> None:
     a = seed_analysis(RESNET)
     out = netron_model(a)
-    g = out.graph
-    names = [n.name for n in g.node]
-    assert len(set(names)) == len(names)
-    assert "stage2/stage2.0/stage2.0.shortcut/Conv" in names
-    shaped = {vi.name for vi in g.value_info if vi.type.tensor_type.HasField("shape") and len(vi.type.tensor_type.shape.dim) > 0}
-    outputs = {o.name for o in g.output}
-    missing = [t for n in g.node for t in n.output if t not in shaped and t not in outputs]
-    assert missing == []
-    by_name = {n.name: n for n in g.node}
-    shortcut = by_name["stage2/stage2.0/stage2.0.shortcut/Conv"]
+    funcs = {f.name: f for f in out.functions}
+    top = [n.name for n in out.graph.node]
+    assert top == ["input_bn", "conv", "relu", "bn", "stage1", "stage2", "stage3", "stage4", "pool", "flatten", "fc",
+                   "softmax"]
+    stage2 = _by_name(out.graph.node)["stage2"]
+    assert stage2.domain == "modelmap" and stage2.op_type in funcs
+    assert {p.key: p.value for p in stage2.metadata_props}["module"] == "stage2"
+    calls = _by_name(funcs[stage2.op_type].node)
+    assert list(calls) == ["stage2.0", "stage2.1", "stage2.2", "stage2.3", "stage2.4"]
+    # the four identical blocks call one function; the projection block its own
+    assert len({calls[k].op_type for k in ("stage2.1", "stage2.2", "stage2.3", "stage2.4")}) == 1
+    assert calls["stage2.0"].op_type != calls["stage2.1"].op_type
+    block = {p.key: p.value for p in calls["stage2.1"].metadata_props}
+    assert block["block"] == "ResidualBlock 1 of 4 in stage2" and block["class"] == "ResidualBlock"
+    first = _by_name(funcs[calls["stage2.0"].op_type].node)
+    assert list(first) == ["conv1", "relu1", "bn1", "conv2", "shortcut", "add", "relu2", "bn2"]
+    props = {p.key: p.value for p in first["shortcut"].metadata_props}
+    assert props["layer"] == "stage2.0.shortcut" and props["class"] == "Conv2d"
+    assert props["skip"] == "residual block 3 of 14, projection shortcut"
+    assert "Residual block 3 of 14, projection shortcut." in first["shortcut"].doc_string
+    # tensors are named after the node that makes them; one use: the caller's weight names
+    assert list(first["shortcut"].output) == ["shortcut"] and list(first["add"].input) == ["shortcut", "conv2"]
+    assert set(first["shortcut"].input[1:]) <= {t.name for t in out.graph.initializer}
+    # a shared function says nothing that is true of one instance only
+    shared = funcs[calls["stage2.1"].op_type]
+    conv1 = {p.key: p.value for p in _by_name(shared.node)["conv1"].metadata_props}
+    assert conv1 == {"class": "Conv2d", "skip": "residual block, body"}
+    assert list(shared.input)[:3] == ["input", "conv1.W", "conv1.B"]  # the hand-built weights have no module prefix
+
+
+def test_onnx_groups_the_repeated_blocks_of_a_flat_model_into_modules() -> None:
+    a = seed_analysis_of(_flat_residual(3))  # a flat Keras-style model: the blocks are runs of layers
+    out = netron_model(a)
+    assert [n.name for n in out.graph.node] == ["ResidualBlock_1", "ResidualBlock_2", "ResidualBlock_3"]
+    funcs = {f.name: f for f in out.functions}
+    assert [n.name for n in funcs[out.graph.node[1].op_type].node] == ["layer_5", "layer_6", "layer_7", "layer_8"]
+    props = {p.key: p.value for p in out.graph.node[2].metadata_props}
+    assert props["block"] == "ResidualBlock 3 of 3 in the model" and props["class"] == "ResidualBlock"
+    assert np.array_equal(_run(a.model)[0], _run(out)[0])
+
+
+def test_onnx_model_names_producer_source_and_summary_under_short_keys() -> None:
+    a = seed_analysis(RESNET)
+    for out in (netron_model(a), netron_model(a, flat=True)):
+        props = {p.key: p.value for p in out.metadata_props}
+        assert out.producer_name == "modelmap" and props["converted_from"].startswith("PyTorch")
+        assert props["skips"] == "14 (11 identity, 3 projection)" and props["params"] == str(a.params)
+        assert props["modelmap.framework"] == "pytorch" and "modelmap.layers" not in props
+        assert "14 (11 identity, 3 projection)" in out.doc_string
+        keys = [p.key for p in out.metadata_props] + [p.key for n in out.graph.node for p in n.metadata_props]
+        assert all(len(k) <= 18 for k in keys), keys
+
+
+def test_onnx_flat_names_nodes_after_layers_and_tensors_after_nodes() -> None:
+    a = seed_analysis(RESNET)
+    out = netron_model(a, flat=True)
+    nodes = _by_name(out.graph.node)
+    assert len(nodes) == len(out.graph.node)
+    shortcut = nodes["stage2.0.shortcut"]
+    assert list(shortcut.output) == ["stage2.0.shortcut"]
     props = {p.key: p.value for p in shortcut.metadata_props}
-    assert props["namespace"] == "stage2/stage2.0/stage2.0.shortcut"  # the converter's kept
-    assert props["modelmap.layer"] == "stage2.0.shortcut" and props["modelmap.layer_type"] == "Conv2d"
-    assert props["modelmap.skip"] == "residual block 3 of 14, projection shortcut"
-    assert "Residual block 3 of 14, projection shortcut." in shortcut.doc_string
-    conv = by_name["stage2/stage2.1/stage2.1.conv1/Conv"]
-    conv_props = {p.key: p.value for p in conv.metadata_props}
-    assert conv_props["modelmap.block"] == "ResidualBlock 1 of 4 in stage2"
-    assert "residual block 4 of 14, body" in conv_props["modelmap.skip"]
-    model_props = {p.key: p.value for p in out.metadata_props}
-    assert model_props["modelmap.summary.skips"] == "14 (11 identity, 3 projection)"
-    assert model_props["modelmap.summary.params"] == str(a.params)
-    assert model_props["modelmap.framework"] == "pytorch"
-    assert "14 (11 identity, 3 projection)" in out.doc_string
+    assert props["namespace"] == "stage2/stage2.0/stage2.0.shortcut"  # the converter's, kept
+    assert props["skip"] == "residual block 3 of 14, projection shortcut"
+    assert {p.key: p.value for p in nodes["stage2.1.conv1"].metadata_props}["block"] == "ResidualBlock 1 of 4 in stage2"
 
 
 def test_onnx_attachment_sidecar_names_real_nodes(tmp_path: Path) -> None:
@@ -424,7 +485,7 @@ def test_onnx_attachment_sidecar_names_real_nodes(tmp_path: Path) -> None:
     names = {n.name for n in onnx.load(str(path)).graph.node}
     assert {m["target"] for m in data["metrics"]} <= names
     params = {m["target"]: m["value"] for m in data["metrics"] if m["name"] == "parameters"}
-    assert params["conv1/Conv"] == 3 * 32 * 9 + 32
+    assert params["conv1"] == 3 * 32 * 9 + 32
     assert not list(tmp_path.glob("*.part"))
     assert export(a, tmp_path / "plain.onnx", DrawOptions()) == [tmp_path / "plain.onnx"]
     assert not (tmp_path / "plain.attachment.json").exists()

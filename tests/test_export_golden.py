@@ -149,14 +149,16 @@ def test_netron_onnx_of_a_converted_seed_is_valid_and_equivalent() -> None:
     import onnxruntime as ort
 
     a = converted("seed_resnet")
-    out = onnx.load_from_string(generate(a, "onnx", DrawOptions()))
-    onnx.checker.check_model(out, full_check=True)
     x = np.random.default_rng(0).standard_normal((1, 3, 32, 32)).astype(np.float32)
 
     def run(m):
         sess = ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"])
         return sess.run(None, {sess.get_inputs()[0].name: x})[0]
 
-    assert np.array_equal(run(a.model), run(out))
-    docs = [n.doc_string for n in out.graph.node if n.op_type == "Conv" and "shortcut" in n.name]
-    assert len(docs) == 3 and all("projection shortcut" in d for d in docs)
+    for flat in (False, True):
+        out = onnx.load_from_string(generate(a, "onnx", DrawOptions(flat=flat)))
+        onnx.checker.check_model(out, full_check=True)
+        assert np.array_equal(run(a.model), run(out))
+        nodes = list(out.graph.node) + [n for f in out.functions for n in f.node]
+        docs = [n.doc_string for n in nodes if n.op_type == "Conv" and "shortcut" in n.name]
+        assert len(docs) == 3 and all("projection shortcut" in d for d in docs)
