@@ -42,6 +42,7 @@ from modelmap import __version__
 from modelmap import _metadata as md
 from modelmap._errors import InputError
 from modelmap._io import atomic_write
+from modelmap.core.kinds import LayerKind
 
 from ._netron_names import distinct_names
 from ._onnx_functions import DOMAIN, CallInfo, can_nest, nest_modules
@@ -139,17 +140,16 @@ class _Facts:
 
 
 def _read_analysis(analysis: Analysis, model: onnx.ModelProto) -> _Facts:
-    """THE ONE PLACE that reads the Analysis' internals (``analysis.graph``).
-
-    To switch to the Analysis' accessor for a layer's ops, change only this function.
-    """
-    tensors = analysis.graph.tensors
+    """The layer of each node of ``model`` (a copy of ``analysis.model``) and the shapes of its
+    outputs, through the Analysis' op and tensor accessors."""
     layer_of_op = {op: layer for layer in analysis.layers for op in layer.ops}
     layers: list[Layer | None] = []
+    types: dict[str, tuple[tuple | None, str]] = {}
     for node in model.graph.node:
-        info = next((tensors[t] for t in node.output if t and t in tensors and tensors[t].producer), None)
-        layers.append(layer_of_op.get(info.producer) if info is not None else None)
-    types = {name: (info.shape, info.dtype) for name, info in tensors.items() if info.shape is not None and info.dtype}
+        tensors = [analysis.tensor(t) for t in node.output if t]
+        producer = next((info.producer for info in tensors if info.producer), None)
+        layers.append(layer_of_op.get(producer) if producer is not None else None)
+        types.update((info.name, (info.shape, info.dtype)) for info in tensors if info.shape is not None and info.dtype)
     return _Facts(layers, types)
 
 
@@ -162,7 +162,7 @@ def summary(analysis: Analysis) -> dict[str, str]:
     skip_text = str(len(analysis.skips))
     if kinds:
         skip_text += " (" + ", ".join(f"{n} {k}" for k, n in kinds.items()) + ")"
-    layers = [ly for ly in analysis.layers if str(ly.kind) not in ("input", "output")]
+    layers = [ly for ly in analysis.layers if ly.kind not in (LayerKind.INPUT, LayerKind.OUTPUT)]
     blocks = "; ".join(f"{b.name} x{b.count} in {'/'.join(b.parent) or 'the model'}" for b in analysis.blocks)
     return {
         "framework": analysis.framework,
@@ -274,11 +274,7 @@ def _describe_model(analysis: Analysis, model: onnx.ModelProto) -> None:
 def netron_model(analysis: Analysis, flat: bool = False) -> onnx.ModelProto:
     """The annotated copy of ``analysis.model`` (see the module docstring)."""
     model = onnx.ModelProto()
-    model.CopyFrom(analysis.model)
-    try:
-        model = onnx.shape_inference.infer_shapes(model, strict_mode=False, data_prop=True)
-    except Exception:  # noqa: BLE001 - best effort; the core's shapes fill the gaps
-        pass
+    model.CopyFrom(analysis.model)  # shapes inferred once, by the analysis
     facts = _read_analysis(analysis, model)
     _fill_value_info(facts, model)
     _annotate_nodes(analysis, model, facts)
