@@ -376,7 +376,7 @@ def build_graph(model: onnx.ModelProto, *, infer_shapes: bool = True) -> ModelGr
     ... g (float[1,4] x) => (float[1,4] y) { r = Relu(x)  y = Add(r, x) }''')
     >>> g = build_graph(m)
     >>> g.ops, g.node(g.ops[1])["role"], g.tensors["r"].shape
-    (['Relu_0', 'Add_1'], 'data', (1, 4))
+    (['Relu_0', 'Add_1'], <NodeRole.DATA: 'data'>, (1, 4))
 
     Notes
     -----
