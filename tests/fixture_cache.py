@@ -138,10 +138,10 @@ def entry_key(framework: str, name: str) -> str:
 
 @cache
 def source_hash(framework: str, root: Path = ROOT) -> str:
-    """A hash of ``fixtures/<framework>_models.py``, the package's source under ``root``, and
-    the versions of the packages a conversion runs."""
+    """A hash of ``fixtures/<framework>_models.py``, the package's source under ``root``, this
+    module (how fixtures are built), and the versions of the packages a conversion runs."""
     h = hashlib.sha256()
-    files = [root / "fixtures" / f"{framework}_models.py"]
+    files = [root / "fixtures" / f"{framework}_models.py", root / "tests" / "fixture_cache.py"]
     files += sorted(p for d in PACKAGE_DIRS for p in (root / d).rglob("*.py"))
     for path in files:
         h.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")

@@ -83,12 +83,12 @@ def test_a_rebuilt_model_with_other_weights_is_refused(tmp_path: Path) -> None:
 
 
 def test_the_key_follows_the_fixture_module_and_the_package_source(tmp_path: Path) -> None:
-    for d in (*fc.PACKAGE_DIRS, "fixtures"):
+    for d in (*fc.PACKAGE_DIRS, "fixtures", "tests"):
         shutil.copytree(ROOT / d, tmp_path / d, ignore=shutil.ignore_patterns("__pycache__", "golden"))
     key = fc.source_hash.__wrapped__
     before = key("torch", tmp_path)
     assert key("torch", tmp_path) == before == key("torch", ROOT) != key("keras", ROOT)
-    for changed in ("fixtures/torch_models.py", "core/graph.py", "converters/pytorch.py"):
+    for changed in ("fixtures/torch_models.py", "core/graph.py", "converters/pytorch.py", "tests/fixture_cache.py"):
         path = tmp_path / changed
         text = path.read_text()
         path.write_text(text + "\n# changed\n")
