@@ -43,7 +43,8 @@ def test_heavy_tests_never_overlap(tmp_path: Path) -> None:
     (tmp_path / "test_sample.py").write_text(textwrap.dedent(SAMPLE))
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     # the project's own pytest configuration (addopts, markers), as `./run tests` passes -n
-    args = ["-c", str(ROOT / "pyproject.toml"), "--rootdir", str(tmp_path), "-p", "no:cacheprovider", "-n", "2"]
+    args = ["-c", str(ROOT / "pyproject.toml"), "--rootdir", str(tmp_path), "--basetemp", str(tmp_path / "tmp")]
+    args += ["-p", "no:cacheprovider", "-n", "2"]
     r = subprocess.run(
         [sys.executable, "-m", "pytest", *args, str(tmp_path)], capture_output=True, text=True, env=env, timeout=600
     )
