@@ -24,7 +24,6 @@ import modelmap as mm
 from modelmap import _metadata as md
 from tests.helpers import assert_one_line_error, cli
 
-ROOT = Path(__file__).resolve().parents[1]
 
 
 
@@ -309,21 +308,20 @@ def test_api_takes_models_and_checks_the_format_first(small_files: dict[str, Pat
 
 
 @pytest.fixture(scope="module")
-def seeds() -> dict[str, Any]:
-    """The seed networks, converted once: PyTorch residual and plain, Keras residual."""
+def seeds(fixture_cache: Any) -> dict[str, Any]:
+    """The seed networks, converted once per run: PyTorch residual and plain."""
     pytest.importorskip("torch")
-    torch_file = ROOT / "fixtures" / "torch_models.py"
     out = {
-        "torch_resnet": mm.analyze(f"{torch_file}:seed_resnet"),
-        "torch_plain": mm.analyze(f"{torch_file}:seed_plain"),
+        "torch_resnet": fixture_cache.analysis("torch", "seed_resnet"),
+        "torch_plain": fixture_cache.analysis("torch", "seed_plain"),
     }
     return out
 
 
 @pytest.fixture(scope="module")
-def keras_resnet() -> Any:
+def keras_resnet(fixture_cache: Any) -> Any:
     pytest.importorskip("tensorflow")
-    return mm.analyze(f"{ROOT / 'fixtures' / 'keras_models.py'}:seed_resnet")
+    return fixture_cache.analysis("keras", "seed_resnet")
 
 
 @pytest.mark.torch

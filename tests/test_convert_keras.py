@@ -1,8 +1,8 @@
 """The Keras 3 front end: conversion, numerics, annotation, layer table, files, errors, CLI.
 
-Conversions are shared through the module-scoped ``converted`` fixture (one per
-factory). The keras.applications models are marked ``heavy``; ResNet50 has one
-test only (about 26 s and several GB).
+Conversions are shared through the ``converted`` fixture (one per factory and run,
+``tests/fixture_cache.py``). The keras.applications models are marked ``heavy``;
+ResNet50 has one test only (about 26 s and several GB).
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ import os
 import re
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -60,25 +59,18 @@ LIGHT = [
 APPLICATIONS = [pytest.param("mobilenet_v2", marks=pytest.mark.heavy), pytest.param("densenet121", marks=pytest.mark.heavy)]
 
 
-@dataclass
-class Converted:
-    model: Any
-    proto: onnx.ModelProto
-
-
 def _convert(model: Any, example_input: Any = None, **options: Any) -> onnx.ModelProto:
     return convert(model, example_input, ConvertOptions(**options))
 
 
 @pytest.fixture(scope="module")
-def converted() -> Any:
-    """``converted(name)``: the fixture model (BatchNorm statistics randomised) and its ONNX, once per module."""
-    cache: dict[str, Converted] = {}
+def converted(fixture_cache: Any) -> Any:
+    """``converted(name)``: the fixture model (BatchNorm statistics randomised) and its ONNX, once per run."""
+    cache: dict[str, Any] = {}
 
-    def get(name: str) -> Converted:
+    def get(name: str) -> Any:
         if name not in cache:
-            model = km.randomize_batchnorm(getattr(km, name)())
-            cache[name] = Converted(model, _convert(model))
+            cache[name] = fixture_cache.converted("keras", name)
         return cache[name]
 
     return get
@@ -558,9 +550,9 @@ def test_cli_user_factory_importing_keras_is_quiet(tmp_path: Path) -> None:
 
 
 @pytest.mark.heavy
-def test_resnet50_conv_and_batchnorm_apart_and_names() -> None:
-    model = km.resnet50()
-    proto = _convert(model)
+def test_resnet50_conv_and_batchnorm_apart_and_names(converted: Any) -> None:
+    c = converted("resnet50")
+    model, proto = c.model, c.proto
     onnx.checker.check_model(proto, full_check=True)
     _assert_conv_and_bn_apart(model, proto)
     _assert_names_are_summary_names(model, proto)

@@ -1,8 +1,8 @@
 """The PyTorch front end on real models: validity, numerics, annotation, layer table, errors.
 
-Every fixture in ``fixtures/torch_models.py`` is converted once per module (the
-``converted`` fixture caches it); the tests then read the shared result. The helper
-tests at the bottom need no export.
+Every fixture in ``fixtures/torch_models.py`` is converted once per run (the ``converted``
+fixture reads ``tests/fixture_cache.py``); the tests then read the shared result. The
+helper tests at the bottom need no export.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -53,22 +52,14 @@ tm = _load_fixtures()
 NAMES = sorted(tm.FACTORIES)
 
 
-@dataclass
-class Converted:
-    model: Any
-    example: Any
-    proto: onnx.ModelProto
-
-
 @pytest.fixture(scope="module")
-def converted() -> Any:
-    """``converted(name)``: the fixture's model, input and ONNX, converted once per module."""
-    cache: dict[str, Converted] = {}
+def converted(fixture_cache: Any) -> Any:
+    """``converted(name)``: the fixture's model and input, and its ONNX converted once per run."""
+    cache: dict[str, Any] = {}
 
-    def get(name: str) -> Converted:
+    def get(name: str) -> Any:
         if name not in cache:
-            model, example = tm.FACTORIES[name]()
-            cache[name] = Converted(model, example, convert(model, example, ConvertOptions()))
+            cache[name] = fixture_cache.converted("torch", name)
         return cache[name]
 
     return get

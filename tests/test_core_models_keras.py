@@ -1,4 +1,6 @@
-"""The core on real Keras models (fixtures/keras_models.py), each converted once.
+"""The core on real Keras models (fixtures/keras_models.py), each converted once per run
+(``tests/fixture_cache.py``: BatchNorm statistics randomised, the conversions that
+test_convert_keras.py reads).
 
 The keras.applications models are ``heavy`` (multi-GB conversions); MobileNetV2 is small
 enough to run with the others.
@@ -12,9 +14,6 @@ import pytest
 
 pytest.importorskip("tensorflow")
 pytest.importorskip("tf2onnx")
-
-import modelmap as mm
-from fixtures import keras_models as km
 
 pytestmark = pytest.mark.keras
 
@@ -40,13 +39,13 @@ KINDS = ("identity", "projection", "concat", "gate")
 
 
 @pytest.fixture(scope="module")
-def analysed():
+def analysed(fixture_cache):
     cache: dict[str, tuple] = {}
 
     def get(name: str):
         if name not in cache:
-            model = getattr(km, name)()
-            cache[name] = (model, mm.analyze(model))
+            c = fixture_cache.converted("keras", name)
+            cache[name] = (c.model, c.analysis())
         return cache[name]
 
     return get
@@ -104,10 +103,9 @@ def test_layer_normalization_arithmetic_is_explained(analysed):
 
 @pytest.mark.heavy
 @pytest.mark.parametrize("name", list(HEAVY))
-def test_keras_applications(name):
-    model = getattr(km, name)()
-    a = mm.analyze(model)
-    check(model, a, HEAVY[name])
+def test_keras_applications(fixture_cache, name):
+    c = fixture_cache.converted("keras", name)
+    check(c.model, c.analysis(), HEAVY[name])
 
 
 @pytest.mark.parametrize("name", ["seed_resnet", "unet", "transformer_encoder"])

@@ -1,4 +1,4 @@
-"""The core on real PyTorch models (fixtures/torch_models.py), each converted once.
+"""The core on real PyTorch models (fixtures/torch_models.py), each converted once per run.
 
 Skip counts are DESIGN.md's definition *by meaning*: the decoder's cross-attention
 residuals and BERT's attention residuals (whose bodies also read a second graph input)
@@ -12,9 +12,6 @@ from collections import Counter
 import pytest
 
 torch = pytest.importorskip("torch")
-
-import modelmap as mm
-from fixtures import torch_models as tm
 
 pytestmark = pytest.mark.torch
 
@@ -58,14 +55,14 @@ def _leaf_modules_that_ran(model, example) -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def analysed():
+def analysed(fixture_cache):
     cache: dict[str, tuple] = {}
 
     def get(name: str):
         if name not in cache:
-            model, example = getattr(tm, name)()
-            ran = _leaf_modules_that_ran(model, example)
-            cache[name] = (model, ran, mm.analyze(model, example))
+            c = fixture_cache.converted("torch", name)
+            ran = _leaf_modules_that_ran(c.model, c.example)
+            cache[name] = (c.model, ran, c.analysis())
         return cache[name]
 
     return get

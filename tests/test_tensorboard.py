@@ -33,7 +33,6 @@ from modelmap import _metadata as md
 from modelmap._errors import InputError
 from tests.helpers import assert_one_line_error, cli
 
-ROOT = Path(__file__).resolve().parents[1]
 TB_NAME = re.compile(r"[A-Za-z0-9.][A-Za-z0-9_.\-/>]*")  # TensorFlow's rule for node names
 
 
@@ -279,12 +278,12 @@ class Server:
 
 
 @pytest.fixture(scope="module")
-def seed_logdir(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+def seed_logdir(tmp_path_factory: pytest.TempPathFactory, fixture_cache: Any) -> tuple[Path, dict[str, Any]]:
     """The seed residual network at step 0, a 'checkpoint' of it (weights x2 + 0.5) at step 1,
     both in run ``resnet``; the flat residual model in run ``flat``."""
     pytest.importorskip("torch")
     logdir = tmp_path_factory.mktemp("tb")
-    resnet = mm.analyze(f"{ROOT / 'fixtures' / 'torch_models.py'}:seed_resnet")
+    resnet = fixture_cache.analysis("torch", "seed_resnet")
     first = mm.write_tensorboard(resnet, logdir / "resnet", step=0)
     later = onnx.ModelProto()
     later.CopyFrom(resnet.model)

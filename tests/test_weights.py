@@ -376,9 +376,9 @@ def probe(folder: Path, profile: Path) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def seed_resnet() -> Any:
+def seed_resnet(fixture_cache: Any) -> Any:
     pytest.importorskip("torch")
-    return mm.analyze(f"{ROOT / 'fixtures' / 'torch_models.py'}:seed_resnet")
+    return fixture_cache.analysis("torch", "seed_resnet")
 
 
 @pytest.mark.torch
