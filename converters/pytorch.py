@@ -351,10 +351,13 @@ def export_dynamo(target: Any, args: tuple, kwargs: dict, options: ConvertOption
     """``torch.onnx.export(dynamo=True, optimize=False)``; returns the ``onnx_ir`` model."""
     import torch
 
+    from ._torch_compat import translations
+
     program = torch.onnx.export(
         target,
         args,
         kwargs=kwargs or None,
+        custom_translation_table=translations(),
         dynamo=True,
         optimize=False,
         external_data=False,
