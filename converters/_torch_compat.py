@@ -14,10 +14,21 @@ weight is gathered, and rows past the last end are zero (as in the fallback).
 :func:`translations` is handed to ``torch.onnx.export(custom_translation_table=...)``
 by :func:`modelmap.converters.pytorch.export_dynamo`. Nothing here imports
 ``transformers``: an op that is not registered (transformers not imported) is left out.
+
+Attention. ``F.scaled_dot_product_attention`` on CPU is traced with the strides of
+the flash kernel's output, so ``out.transpose(1, 2).reshape(b, s, -1)`` (as
+``transformers``' sdpa attention writes it) is recorded as a ``view``; when the
+exporter then decomposes the graph for ONNX, attention becomes its math form, whose
+transposed output cannot be viewed: "Cannot view a tensor with shape ... and
+strides ..." (T5, Swin, any model with an attention bias). :func:`math_attention`
+makes the trace pick the math form from the start, so both steps agree. The ONNX
+graph is the same: attention is translated to its math form either way.
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 #: (namespace, op, overload) of the grouped matrix products, as torch.ops names them
@@ -48,6 +59,15 @@ def translations() -> dict[Any, Any]:
 def _has_op(torch: Any, namespace: str, name: str) -> bool:
     """True if ``torch.ops.<namespace>.<name>`` is registered (asking does not create it)."""
     return bool(torch._C._dispatch_has_kernel(f"{namespace}::{name}"))
+
+
+@contextlib.contextmanager
+def math_attention() -> Iterator[None]:
+    """While exporting: ``scaled_dot_product_attention`` traced as its math form (see above)."""
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    with sdpa_kernel([SDPBackend.MATH]):
+        yield
 
 
 def grouped_mm(mat_a: Any, mat_b: Any, offs: Any = None, bias: Any = None, out_dtype: Any = None) -> Any:

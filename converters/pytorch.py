@@ -351,19 +351,20 @@ def export_dynamo(target: Any, args: tuple, kwargs: dict, options: ConvertOption
     """``torch.onnx.export(dynamo=True, optimize=False)``; returns the ``onnx_ir`` model."""
     import torch
 
-    from ._torch_compat import translations
+    from ._torch_compat import math_attention, translations
 
-    program = torch.onnx.export(
-        target,
-        args,
-        kwargs=kwargs or None,
-        custom_translation_table=translations(),
-        dynamo=True,
-        optimize=False,
-        external_data=False,
-        opset_version=options.opset,
-        verbose=options.verbose,
-    )
+    with math_attention():
+        program = torch.onnx.export(
+            target,
+            args,
+            kwargs=kwargs or None,
+            custom_translation_table=translations(),
+            dynamo=True,
+            optimize=False,
+            external_data=False,
+            opset_version=options.opset,
+            verbose=options.verbose,
+        )
     return program.model
 
 
