@@ -171,8 +171,8 @@ def table(results: list[dict]) -> str:
     for r in results:
         fmt = "/".join(str(r.get("skips", {}).get(k, "-")) for k in KINDS)
         exp = "/".join(str(r["expected_skips"][k]) for k in KINDS)
-        blocks = ", ".join(f"{p}x{n}" for p, _, n in r.get("blocks", [])) or "-"
-        eblocks = ", ".join(f"{p}x{n}" for p, n in r["expected_blocks"]) or "-"
+        blocks = ", ".join(f"{p or '(model)'} x{n}" for p, _, n in r.get("blocks", [])) or "-"
+        eblocks = ", ".join(f"{p or '(model)'} x{n}" for p, n in r["expected_blocks"]) or "-"
         size = lambda s: f"{r[s]['width_in']}x{r[s]['height_in']}" if "width_in" in r.get(s, {}) else "-"  # noqa: E731
         diff = r.get("ort_max_diff")
         rows.append("| " + " | ".join((

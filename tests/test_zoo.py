@@ -38,11 +38,15 @@ NAMES = list(zoo.FACTORIES)
 
 @dataclass
 class Converted:
+    """One zoo model: its input, the modules that ran and the eager outputs, its ONNX and analysis."""
+
     model: Any
     example: dict[str, Any]
     ran: set[str]
+    eager: list[np.ndarray]
     proto: Any
     stderr: str
+    analysis: Any
 
 
 def modules_that_ran(model: Any, example: dict[str, Any]) -> tuple[set[str], list[np.ndarray]]:
@@ -82,15 +86,15 @@ def assert_close(expected: list[np.ndarray], got: list[np.ndarray]) -> None:
 
 @pytest.fixture(scope="module")
 def converted() -> Any:
-    """``converted(name)``: the zoo model, its input, modules that ran, ONNX and stderr; once per module."""
+    """``converted(name)``: the zoo model converted and analysed, once per module (see Converted)."""
     cache: dict[str, Converted] = {}
 
     def get(name: str) -> Converted:
         if name not in cache:
             model, example = zoo.FACTORIES[name]()
-            ran, _ = modules_that_ran(model, example)
+            ran, eager = modules_that_ran(model, example)
             proto, stderr = convert_quietly(model, example)
-            cache[name] = Converted(model, example, ran, proto, stderr)
+            cache[name] = Converted(model, example, ran, eager, proto, stderr, analyze_onnx(proto))
         return cache[name]
 
     return get
@@ -108,17 +112,15 @@ def test_the_zoo_covers_the_architecture_families() -> None:
 def test_converts_on_the_dynamo_route_and_matches_onnxruntime(converted: Any, name: str) -> None:
     c = converted(name)
     assert "warning" not in c.stderr, c.stderr
-    assert analyze_onnx(c.proto).converter == "torch.onnx dynamo"
-    _, eager = modules_that_ran(c.model, c.example)
-    assert_close(eager, onnx_outputs(c.proto, c.example))
+    assert c.analysis.converter == "torch.onnx dynamo"
+    assert_close(c.eager, onnx_outputs(c.proto, c.example))
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_every_module_that_ran_keeps_its_name(converted: Any, name: str) -> None:
-    c = converted(name)
-    a = analyze_onnx(c.proto)
+    a = converted(name).analysis
     names = {layer.name for layer in a.layers} | {path[-1] for path in a.tree if path}
-    assert sorted(c.ran - names) == []
+    assert sorted(converted(name).ran - names) == []
 
 
 # ----------------------------------------------------------------------------- what _torch_compat fixes
