@@ -95,16 +95,20 @@ def export_dynamo(target: Any, args: tuple, kwargs: dict, options: ConvertOption
     """``torch.onnx.export(dynamo=True, optimize=False)``; returns the ``onnx_ir`` model."""
     import torch
 
-    program = torch.onnx.export(
-        target,
-        args,
-        kwargs=kwargs or None,
-        dynamo=True,
-        optimize=False,
-        external_data=False,
-        opset_version=options.opset,
-        verbose=options.verbose,
-    )
+    from ._torch_compat import math_attention, translations
+
+    with math_attention():
+        program = torch.onnx.export(
+            target,
+            args,
+            kwargs=kwargs or None,
+            custom_translation_table=translations(),
+            dynamo=True,
+            optimize=False,
+            external_data=False,
+            opset_version=options.opset,
+            verbose=options.verbose,
+        )
     return program.model
 
 
