@@ -17,6 +17,8 @@ One object, keys always in this order::
       "converter": "torch.onnx dynamo",          # how the ONNX came to be
       "op_count": 123,                           # ONNX nodes in the main graph
       "params": 11173962,                        # the framework's own count
+      "param_bytes": 44792424,                   # bytes of every weight tensor (core/costs.py)
+      "macs": 557889536,                         # multiply-accumulates of one forward pass
       "depth": null,                             # or N when layers are collapsed at depth N
       "layers": [                                # execution order
         {"name": "layer1.0.conv1",               # unique display name
@@ -24,6 +26,8 @@ One object, keys always in this order::
          "type": "Conv2d",                       # framework class, else the ONNX op type
          "kind": "conv",                         # LayerKind value
          "params": 36864,
+         "macs": 2359296,                        # multiply-accumulates (core/costs.py)
+         "output_bytes": 16384,                  # bytes of the tensors it hands on
          "inputs": ["maxpool"],                  # layer names (graph inputs are layers of kind "input")
          "outputs": ["layer1.0.bn1"],
          "output_shape": [1, 64, 8, 8],          # ints; symbolic dims as strings; null if unknown
@@ -56,6 +60,7 @@ with a ``members`` list); skips and blocks still name leaf layers.
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -64,6 +69,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import networkx as nx
     import onnx
 
+    from .costs import Costs
     from .graph import ModelGraph
 
 from .kinds import LayerKind, SkipKind
@@ -253,6 +259,18 @@ class Analysis:
 
         return repr_mimebundle(self, include, exclude)
 
+    @functools.cached_property
+    def costs(self) -> Costs:
+        """MACs per layer and in total, output and parameter bytes (:mod:`.costs`), on first use."""
+        from .costs import compute_costs
+
+        return compute_costs(self)
+
+    @property
+    def macs(self) -> int:
+        """Multiply-accumulates of one forward pass at the example input's shapes."""
+        return self.costs.macs
+
     # -- lookups -----------------------------------------------------------------
     def layer(self, name: str) -> Layer:
         """The layer called ``name`` (KeyError if none)."""
@@ -364,11 +382,16 @@ class Analysis:
                     "members": list(d["members"]),
                 }
                 layers.append(entry)
+        from .costs import with_costs
+
+        layers = with_costs(self, self.costs, layers)
         return {
             "framework": self.framework,
             "converter": self.converter,
             "op_count": self.op_count,
             "params": self.params,
+            "param_bytes": self.costs.param_bytes,
+            "macs": self.costs.macs,
             "depth": depth,
             "layers": layers,
             "skips": [s.to_dict() for s in self.skips],
@@ -383,7 +406,7 @@ class Analysis:
         each merge op that is not a skip connection was rejected.
         """
         d = self.to_dict(depth)
-        rows = [("Layer", "Type", "Output shape", "Params", "Inputs")]
+        rows = [("Layer", "Type", "Output shape", "Params", "MACs", "Inputs")]
         for e in d["layers"]:
             indent = "  " * (len(e["path"]) - 1) if e["path"] else ""
             rows.append(
@@ -392,21 +415,23 @@ class Analysis:
                     e["type"],
                     _shape_text(e["output_shape"]),
                     f"{e['params']:,}",
+                    f"{e['macs']:,}",
                     ", ".join(e["inputs"]),
                 )
             )
-        widths = [min(max(len(r[i]) for r in rows), 48) for i in range(4)]
+        widths = [min(max(len(r[i]) for r in rows), 48) for i in range(5)]
         lines = []
         for i, r in enumerate(rows):
-            cells = [r[j].ljust(widths[j]) if j != 3 else r[j].rjust(widths[j]) for j in range(4)]
-            lines.append("  ".join(cells + [r[4]]).rstrip())
+            cells = [r[j].ljust(widths[j]) if j < 3 else r[j].rjust(widths[j]) for j in range(5)]
+            lines.append("  ".join(cells + [r[5]]).rstrip())
             if i == 0:
-                lines.append("-" * (sum(widths) + 8 + 12))
+                lines.append("-" * (sum(widths) + 10 + 12))
         lines.append("")
         lines.append(
             f"{self.framework} model via {self.converter or 'onnx'}: {len(self.layers)} layers, "
             f"{self.op_count} ONNX ops, {self.params:,} parameters"
         )
+        lines.append(f"MACs: {d['macs']:,}; parameter bytes: {d['param_bytes']:,}")
         counts: dict[str, int] = {}
         for s in self.skips:
             counts[s.kind.value] = counts.get(s.kind.value, 0) + 1
