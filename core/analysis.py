@@ -17,7 +17,7 @@ One object, keys always in this order::
       "converter": "torch.onnx dynamo",          # how the ONNX came to be
       "op_count": 123,                           # ONNX nodes in the main graph
       "params": 11173962,                        # the framework's own count
-      "param_bytes": 44792424,                   # bytes of every weight tensor (core/costs.py)
+      "param_bytes": 44695848,                   # params x their element size (core/costs.py)
       "macs": 557889536,                         # multiply-accumulates of one forward pass
       "depth": null,                             # or N when layers are collapsed at depth N
       "layers": [                                # execution order

@@ -13,9 +13,11 @@ graph and layers). It counts, at the example input's shapes:
 - **Output bytes** of a layer (or of a module collapsed at some depth): the bytes of the
   tensors it hands to other layers or to the graph's outputs. A layer that leaves no op
   (a Dropout at inference) makes no tensor: 0.
-- **Parameter bytes**: every parameter initializer (a floating-point tensor of more than one
-  element) at its stored element size. This includes buffers that PyTorch does not count as
-  parameters (BatchNorm running statistics), so a PyTorch model and its Keras twin agree.
+- **Parameter bytes**: the parameters (the framework's own count, :attr:`Analysis.params`)
+  times their element size, as stored in the model's weight tensors (4 for float32; the
+  mean over the weights when their types are mixed). The bytes of the stored tensors
+  themselves would not do: exporters deduplicate equal constants (tf2onnx shares a fresh
+  BatchNorm's ones and zeros) and PyTorch keeps buffers that are not parameters.
 
 Symbolic dimensions: converters export PyTorch and Keras models at the example input's
 shapes, so their graphs have none. An ONNX file's symbolic input dimensions (``batch``)
@@ -58,7 +60,7 @@ class Costs:
     macs : int
         Total multiply-accumulates (1 MAC = 2 FLOPs).
     param_bytes : int
-        Bytes of every parameter initializer.
+        Parameters times their stored element size.
     layers : dict[str, LayerCost]
         Layer name -> its MACs and output bytes.
     ops : dict[str, int]
@@ -300,9 +302,14 @@ def _boundary_bytes(g: ModelGraph, ops: set[str], shapes: Shapes) -> int:
     return total
 
 
-def param_bytes(g: ModelGraph) -> int:
-    """Bytes of every parameter initializer at its stored element size."""
-    return int(sum(p.numel * DTYPE_BYTES.get(p.dtype, 0) for p in g.initializers.values() if p.is_param))
+def param_bytes(g: ModelGraph, params: int) -> int:
+    """``params`` times the mean element size of the parameter initializers (4 if none)."""
+    weights = [p for p in g.initializers.values() if p.is_param]
+    count = sum(p.numel for p in weights)
+    if not count:
+        return 4 * params
+    size = sum(p.numel * DTYPE_BYTES.get(p.dtype, 4) for p in weights) / count
+    return int(round(params * size))
 
 
 # --------------------------------------------------------------------------- the pass
@@ -349,7 +356,7 @@ def compute_costs(analysis: Analysis, input_shapes: Sequence[Sequence[int]] | No
         )
     return Costs(
         macs=sum(per_op.values()),
-        param_bytes=param_bytes(g),
+        param_bytes=param_bytes(g, analysis.params),
         layers=layers,
         ops=per_op,
         unknown=tuple(unknown),

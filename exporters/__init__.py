@@ -17,6 +17,8 @@ name          extensions           content
 parties add theirs from the ``modelmap.exporters`` entry-point group (a module that
 calls ``registry.register`` when imported). :func:`export` picks the exporter for a
 path (or a format name) and writes; :func:`generate` returns the content instead.
+Architecture tables (``.tex``, ``.md``, ``.csv``; ``modelmap table``) have a registry of
+their own, :data:`.table.table_registry`, since ``.md`` here means a Mermaid diagram.
 """
 
 from __future__ import annotations

@@ -39,7 +39,7 @@ from ._escape import latex_text, markdown_text
 from ._options import DrawOptions
 
 if TYPE_CHECKING:  # pragma: no cover
-    from modelmap.core import Analysis, Block, ModuleNode
+    from modelmap.core import Analysis, Block, Layer, ModuleNode
 
 #: the default depth is the deepest with at most this many rows
 MAX_ROWS = 40
@@ -85,9 +85,9 @@ def _block_starts(analysis: Analysis) -> dict[tuple[str, ...], tuple[Block, list
     return out
 
 
-def _visible(analysis: Analysis, node: ModuleNode) -> bool:
-    kinds = analysis.layer_map
-    return any(kinds[n].kind.value not in _HIDDEN_KINDS for n in node.layers if n in kinds)
+def _visible(layers: dict[str, Layer], node: ModuleNode) -> bool:
+    """Whether a tree node holds a layer other than graph inputs and outputs."""
+    return any(layers[n].kind.value not in _HIDDEN_KINDS for n in node.layers if n in layers)
 
 
 class _Builder:
@@ -113,7 +113,7 @@ class _Builder:
         node = self.a.tree[path]
         skip: set[tuple[str, ...]] = set()
         for child in node.children:
-            if child in skip or child not in self.a.tree or not _visible(self.a, self.a.tree[child]):
+            if child in skip or child not in self.a.tree or not _visible(self.layers, self.a.tree[child]):
                 continue
             if child in self.starts:
                 block, covered = self.starts[child]
