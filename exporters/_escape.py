@@ -109,8 +109,13 @@ _LATEX = {
     "<": r"\textless{}",
     ">": r"\textgreater{}",
     "|": r"\textbar{}",
+    # ligatures and smart quotes that would change the text: `` -- '' << >>
+    "`": r"\textasciigrave{}",
+    "'": r"\textquotesingle{}",
+    '"': r"\textquotedbl{}",
+    "-": "-{}",
 }
-_LATEX_SPECIAL = re.compile(r"[\\{}$&#%_~^<>|]")
+_LATEX_SPECIAL = re.compile(r"[\\{}$&#%_~^<>|`'\"-]")
 
 
 def latex_text(text: str) -> str:

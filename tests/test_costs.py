@@ -26,7 +26,7 @@ from modelmap.core.costs import compute_costs
 from .conftest import skip_or_fail_without
 from .helpers import assert_one_line_error, cli
 
-HOSTILE = ["a_b & c% $d$ #e", "{f} ~g ^h \\i", "x|y *z* <b>`q`"]
+HOSTILE = ["a_b & c% $d$ #e", "{f} ~g ^h \\i", "x|y *z* <b>`q` --'s\"<<"]
 
 
 def _init(name: str, *shape: int) -> onnx.TensorProto:
