@@ -4,7 +4,9 @@ One row per module of the module tree down to a depth, in execution order, each 
 its output shape, parameters and MACs (:mod:`modelmap.core.costs`); a run of repeated
 blocks is one row marked ``x N`` whose numbers are those of all N repetitions, so the
 numbered rows add up to the totals in the last row. A module above the depth is a
-heading row (name and type, its children indented under it) without numbers.
+heading row (name and type, its children indented under it) without numbers. When the
+depth reaches inside a repeated block, the rows of its first repetition follow the
+``x N`` row, indented, with the numbers of one repetition (CSV column ``inside``).
 
 The default depth: the deepest one at which the table has at most :data:`MAX_ROWS`
 rows (at least 1). The paper figure's own automatic depth will replace this rule when
@@ -49,7 +51,11 @@ _HIDDEN_KINDS = frozenset({"input", "output"})
 
 @dataclass(frozen=True, slots=True)
 class TableRow:
-    """One row: ``level`` is its indentation; ``params``/``macs`` are None on a heading row."""
+    """One row: ``level`` is its indentation; ``params``/``macs`` are None on a heading row.
+
+    ``inside`` marks a row of the first repetition of the ``x N`` row above it: its
+    numbers are those of one repetition and are not part of the totals.
+    """
 
     name: str
     level: int
@@ -58,6 +64,7 @@ class TableRow:
     params: int | None
     macs: int | None
     count: int = 1
+    inside: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +116,7 @@ class _Builder:
         params = sum(self.layers[n].params for n in names)
         return params, sum(self.costs.layers[n].macs for n in names if n in self.costs.layers), shape
 
-    def rows(self, path: tuple[str, ...], level: int) -> Iterator[TableRow]:
+    def rows(self, path: tuple[str, ...], level: int, inside: bool = False) -> Iterator[TableRow]:
         node = self.a.tree[path]
         skip: set[tuple[str, ...]] = set()
         for child in node.children:
@@ -121,15 +128,17 @@ class _Builder:
                 nodes = [self.a.tree[p] for p in covered if p in self.a.tree]
                 _, macs, shape = self.sums([n for node in nodes for n in node.layers])
                 name = f"{nodes[0].name}..{nodes[-1].name}"
-                yield TableRow(name, level, block.name, shape, sum(n.params for n in nodes), macs, block.count)
+                yield TableRow(name, level, block.name, shape, sum(n.params for n in nodes), macs, block.count, inside)
+                if level + 1 < self.depth and not nodes[0].leaf:  # what one repetition holds
+                    yield from self.rows(covered[0], level + 1, True)
                 continue
             sub = self.a.tree[child]
             if not sub.leaf and sub.children and level + 1 < self.depth:
-                yield TableRow(sub.name, level, sub.cls, self.sums(list(sub.layers))[2], None, None)
-                yield from self.rows(child, level + 1)
+                yield TableRow(sub.name, level, sub.cls, self.sums(list(sub.layers))[2], None, None, 1, inside)
+                yield from self.rows(child, level + 1, inside)
                 continue
             _, macs, shape = self.sums(list(sub.layers))
-            yield TableRow(sub.name, level, sub.cls or self._type(sub), shape, sub.params, macs)
+            yield TableRow(sub.name, level, sub.cls or self._type(sub), shape, sub.params, macs, 1, inside)
 
     def _type(self, node: ModuleNode) -> str:
         return self.layers[node.layers[-1]].type if node.layers else ""
@@ -209,16 +218,19 @@ def generate_markdown(analysis: Analysis, options: DrawOptions | None = None) ->
 
 
 def generate_csv(analysis: Analysis, options: DrawOptions | None = None) -> str:
-    """Columns ``layer, level, type, repeat, output_shape, params, macs``; exact integers."""
+    """Columns ``layer, level, type, repeat, output_shape, params, macs, inside``; exact integers.
+
+    ``inside`` is 1 on the rows of one repetition listed under an ``x N`` row (not in the totals).
+    """
     t = _table(analysis, options)
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(("layer", "level", "type", "repeat", "output_shape", "params", "macs"))
+    w.writerow(("layer", "level", "type", "repeat", "output_shape", "params", "macs", "inside"))
     for r in t.rows:
         shape = "" if r.output_shape is None else "x".join(str(d) for d in r.output_shape)
         w.writerow((r.name, r.level, r.type, r.count, shape, "" if r.params is None else r.params,
-                    "" if r.macs is None else r.macs))
-    w.writerow(("total", 0, "", 1, "", t.params, t.macs))
+                    "" if r.macs is None else r.macs, int(r.inside)))
+    w.writerow(("total", 0, "", 1, "", t.params, t.macs, 0))
     return buf.getvalue()
 
 

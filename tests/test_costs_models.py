@@ -94,11 +94,28 @@ def test_architecture_table_of_the_seed_network(seed_resnet):
     assert sum(int(r["macs"]) for r in numbered) == int(total["macs"]) == a.macs
     blocks = [(r["layer"], r["repeat"]) for r in body if int(r["repeat"]) > 1]
     assert blocks == [("stage1.0..stage1.1", "2"), ("stage2.1..stage2.4", "4"), ("stage3.1..stage3.4", "4")]
+    assert {r["inside"] for r in body} == {"0"}  # at depth 2 no block is opened
     headings = [r["layer"] for r in body if r["params"] == ""]
     assert headings == ["stage1", "stage2", "stage3", "stage4"]  # default depth 2: stages expanded
     shallow = list(csv.DictReader(io.StringIO(mm.table(a, format="csv", depth=1))))
     assert [r["layer"] for r in shallow][4:8] == ["stage1", "stage2", "stage3", "stage4"]
     assert int(shallow[5]["macs"]) == sum(a.costs.layers[n].macs for n in a.tree[("stage2",)].layers)
+
+
+def test_table_opens_the_first_repetition_when_the_depth_reaches_inside():
+    model, x = torch_models.transformer_encoder()
+    a = mm.analyze(model, x)
+    rows = list(csv.DictReader(io.StringIO(mm.table(a, format="csv", depth=2))))
+    block, inside, total = rows[0], rows[1:-1], rows[-1]
+    assert (block["layer"], block["type"], block["repeat"], block["inside"]) == (
+        "layers.0..layers.1", "TransformerEncoderLayer", "2", "0")
+    assert int(block["macs"]) == int(total["macs"]) == a.macs
+    assert inside and all(r["inside"] == "1" and r["level"] == "1" for r in inside)
+    assert {"layers.0.self_attn", "layers.0.linear1", "layers.0.linear2"} <= {r["layer"] for r in inside}
+    assert 2 * sum(int(r["macs"]) for r in inside) == a.macs  # one repetition's numbers
+    assert 2 * sum(int(r["params"]) for r in inside) == a.params
+    one_row = list(csv.DictReader(io.StringIO(mm.table(a, format="csv", depth=1))))
+    assert len(one_row) == 2 and one_row[0]["repeat"] == "2"
 
 
 @pytest.mark.keras
