@@ -67,6 +67,10 @@ class OnnxConverter:
             model.CopyFrom(ref)
         else:
             model = load_onnx(Path(ref))
+        if options.input_shape:  # symbolic input dims take the example input's sizes
+            from modelmap.core.costs import fix_input_dims
+
+            fix_input_dims(model, options.input_shape)
         if md.model_framework(model) == "onnx" and any(
             p.key == SCOPES_KEY for n in model.graph.node for p in n.metadata_props
         ):

@@ -28,6 +28,8 @@ One object, keys always in this order::
       "converter": "torch.onnx dynamo",          # how the ONNX came to be
       "op_count": 123,                           # ONNX nodes in the main graph
       "params": 11173962,                        # the framework's own count
+      "param_bytes": 44695848,                   # params x their element size (core/costs.py)
+      "macs": 557889536,                         # multiply-accumulates of one forward pass
       "depth": null,                             # or N when layers are collapsed at depth N
       "layers": [                                # execution order
         {"name": "layer1.0.conv1",               # unique display name
@@ -35,6 +37,8 @@ One object, keys always in this order::
          "type": "Conv2d",                       # framework class, else the ONNX op type
          "kind": "conv",                         # LayerKind value
          "params": 36864,
+         "macs": 2359296,                        # multiply-accumulates (core/costs.py)
+         "output_bytes": 16384,                  # bytes of the tensors it hands on
          "inputs": ["maxpool"],                  # layer names (graph inputs are layers of kind "input")
          "outputs": ["layer1.0.bn1"],
          "output_shape": [1, 64, 8, 8],          # ints; symbolic dims as strings; null if unknown
@@ -75,6 +79,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import networkx as nx
     import onnx
 
+    from .costs import Costs
     from .graph import ModelGraph
 
 from .kinds import LayerKind, SkipKind
@@ -335,6 +340,21 @@ class Analysis:
         """The depth a view shows when asked for ``depth``: ``depth`` if given, else :attr:`depth`."""
         return self.depth if depth is None else depth
 
+    @property
+    def costs(self) -> Costs:
+        """MACs per layer and in total, output and parameter bytes (:mod:`.costs`), on first use."""
+        costs = self._cache.get("costs")
+        if costs is None:
+            from .costs import compute_costs
+
+            costs = self._cache["costs"] = compute_costs(self)
+        return costs
+
+    @property
+    def macs(self) -> int:
+        """Multiply-accumulates of one forward pass at the example input's shapes."""
+        return self.costs.macs
+
     # -- lookups -----------------------------------------------------------------
     def layer(self, name: str) -> Layer:
         """The layer called ``name`` (KeyError if none)."""
@@ -434,11 +454,16 @@ class Analysis:
             layers = [layer.to_dict() for layer in self.layers]
         else:
             layers = [unit.to_dict() for unit in self.collapse(depth).units]
+        from .costs import with_costs
+
+        layers = with_costs(self, self.costs, layers)
         return {
             "framework": self.framework,
             "converter": self.converter,
             "op_count": self.op_count,
             "params": self.params,
+            "param_bytes": self.costs.param_bytes,
+            "macs": self.costs.macs,
             "depth": depth,
             "layers": layers,
             "skips": [s.to_dict() for s in self.skips],
@@ -459,6 +484,7 @@ class Analysis:
             f"{self.framework} model via {self.converter or 'onnx'}: {len(self.layers)} layers, "
             f"{self.op_count} ONNX ops, {self.params:,} parameters"
         )
+        lines.append(f"MACs: {d['macs']:,}; parameter bytes: {d['param_bytes']:,}")
         counts: dict[str, int] = {}
         for s in self.skips:
             counts[s.kind.value] = counts.get(s.kind.value, 0) + 1
@@ -480,18 +506,19 @@ class Analysis:
 
 
 def _layer_table(entries: list[dict[str, Any]]) -> list[str]:
-    """The summary's table: name (indented by depth), type, output shape, params, inputs."""
-    rows = [("Layer", "Type", "Output shape", "Params", "Inputs")]
+    """The summary's table: name (indented by depth), type, output shape, params, MACs, inputs."""
+    rows = [("Layer", "Type", "Output shape", "Params", "MACs", "Inputs")]
     for e in entries:
         indent = "  " * (len(e["path"]) - 1) if e["path"] else ""
-        rows.append((indent + e["name"], e["type"], _shape_text(e["output_shape"]), f"{e['params']:,}", ", ".join(e["inputs"])))
-    widths = [min(max(len(r[i]) for r in rows), 48) for i in range(4)]
+        rows.append((indent + e["name"], e["type"], _shape_text(e["output_shape"]), f"{e['params']:,}",
+                     f"{e['macs']:,}", ", ".join(e["inputs"])))
+    widths = [min(max(len(r[i]) for r in rows), 48) for i in range(5)]
     lines = []
     for i, r in enumerate(rows):
-        cells = [r[j].ljust(widths[j]) if j != 3 else r[j].rjust(widths[j]) for j in range(4)]
-        lines.append("  ".join(cells + [r[4]]).rstrip())
+        cells = [r[j].ljust(widths[j]) if j < 3 else r[j].rjust(widths[j]) for j in range(5)]
+        lines.append("  ".join(cells + [r[5]]).rstrip())
         if i == 0:
-            lines.append("-" * (sum(widths) + 8 + 12))
+            lines.append("-" * (sum(widths) + 10 + 12))
     return lines
 
 

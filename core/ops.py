@@ -484,17 +484,49 @@ def op_slug(op_type: str) -> str:
     return _SHORT.get(op_type) or _SNAKE.sub("_", op_type).lower()
 
 
+# ---------------------------------------------------------------------------------------
+# Costs (core/costs.py): which ops multiply-accumulate, and the bytes of one element.
+# ---------------------------------------------------------------------------------------
+#: op type -> the name of its MAC formula in :data:`modelmap.core.costs.FORMULAS`;
+#: every other op (elementwise, normalisation, activation, pooling, ...) costs no MACs
+MAC_FORMULAS: dict[str, str] = {
+    "Conv": "conv",
+    "ConvInteger": "conv",
+    "ConvTranspose": "conv_transpose",
+    "Gemm": "gemm",
+    "MatMul": "matmul",
+    "MatMulInteger": "matmul",
+    "Einsum": "einsum",
+    "LSTM": "recurrent",
+    "GRU": "recurrent",
+    "RNN": "recurrent",
+    "Attention": "attention",
+}
+
+#: ONNX element type (lower-case ``TensorProto`` name) -> bytes per element
+DTYPE_BYTES: dict[str, float] = {
+    **dict.fromkeys(("double", "int64", "uint64", "complex64"), 8),
+    **dict.fromkeys(("float", "int32", "uint32"), 4),
+    **dict.fromkeys(("float16", "bfloat16", "int16", "uint16"), 2),
+    **dict.fromkeys(("int8", "uint8", "bool", "float8e4m3fn", "float8e4m3fnuz", "float8e5m2", "float8e5m2fnuz"), 1),
+    **dict.fromkeys(("int4", "uint4", "float4e2m1"), 0.5),
+    "complex128": 16,
+}
+
+
 __all__ = [
     "ADD_MERGES",
     "LAYOUT_OPS",
     "ROLES",
     "CLASS_KINDS",
     "CONCAT_MERGES",
+    "DTYPE_BYTES",
     "GATE_MERGES",
     "GATE_OPS",
     "IDENTITY_SHORTCUT_KINDS",
     "KIND_PRIORITY",
     "LEARNED_KINDS",
+    "MAC_FORMULAS",
     "OP_KINDS",
     "SKIP_MERGE_OPS",
     "UNCHANGED_KINDS",

@@ -18,6 +18,8 @@ name          extensions           content
 parties add theirs from the ``modelmap.exporters`` entry-point group (a module that
 calls ``registry.register`` when imported). :func:`export` picks the exporter for a
 path (or a format name) and writes; :func:`generate` returns the content instead.
+Architecture tables (``.tex``, ``.md``, ``.csv``; ``modelmap table``) have a registry of
+their own, :data:`.table.table_registry`, since ``.md`` here means a Mermaid diagram.
 """
 
 from __future__ import annotations
@@ -79,24 +81,33 @@ del _e
 display_hook.provide(repr_mimebundle)  # Analysis._repr_mimebundle_ (the core imports no exporter)
 
 
-def exporter_for(path: str | os.PathLike[str] | None = None, format: str | None = None) -> Exporter:  # noqa: A002
-    """The exporter named ``format``, else the one for ``path``'s extension; InputError if none."""
+def exporter_for(
+    path: str | os.PathLike[str] | None = None,
+    format: str | None = None,  # noqa: A002
+    formats: Registry[Exporter] | None = None,
+) -> Exporter:
+    """The exporter named ``format``, else the one for ``path``'s extension; InputError if none.
+
+    ``formats`` is the registry to look in (default: :data:`registry`; the architecture
+    tables have their own, :data:`.table.table_registry`).
+    """
+    known = registry if formats is None else formats
     if format is not None:
         name = format.lower().lstrip(".")
-        if name in registry:
-            return registry.get(name)
-        by_ext = registry.by_extension("." + name)
+        if name in known:
+            return known.get(name)
+        by_ext = known.by_extension("." + name)
         if by_ext is not None:
             return by_ext
-        raise InputError(f"unknown output format {format!r}; known: {', '.join(registry.names())}")
+        raise InputError(f"unknown output format {format!r}; known: {', '.join(known.names())}")
     if path is None:
         raise InputError("no output format: give a file name with an extension or a format")
     ext = Path(path).suffix
-    exporter = registry.by_extension(ext) if ext else None
+    exporter = known.by_extension(ext) if ext else None
     if exporter is None:
         what = f"extension {ext!r}" if ext else "file name without an extension"
         raise InputError(
-            f"{Path(path).name}: unknown output {what}; use one of {', '.join(registry.extensions())} or --format"
+            f"{Path(path).name}: unknown output {what}; use one of {', '.join(known.extensions())} or --format"
         )
     return exporter
 

@@ -117,4 +117,52 @@ def script_json(value: Any) -> str:
     return _SCRIPT_UNSAFE_RE.sub(lambda m: _SCRIPT_UNSAFE[m.group(0)], text)
 
 
-__all__ = ["dot_string", "mermaid_string", "script_json", "xml_text"]
+# --- tables (exporters/table.py) -------------------------------------------------------
+_LATEX = {
+    "\\": r"\textbackslash{}",
+    "{": r"\{",
+    "}": r"\}",
+    "$": r"\$",
+    "&": r"\&",
+    "#": r"\#",
+    "%": r"\%",
+    "_": r"\_",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+    "<": r"\textless{}",
+    ">": r"\textgreater{}",
+    "|": r"\textbar{}",
+    # ligatures and smart quotes that would change the text: `` -- '' << >>
+    "`": r"\textasciigrave{}",
+    "'": r"\textquotesingle{}",
+    '"': r"\textquotedbl{}",
+    "-": "-{}",
+}
+_LATEX_SPECIAL = re.compile(r"[\\{}$&#%_~^<>|`'\"-]")
+
+
+def latex_text(text: str) -> str:
+    r"""``text`` as LaTeX body text that typesets literally (one pass, so no escape is escaped again).
+
+    >>> print(latex_text(r"a_b & 50% $x$ #1 {y} ~ ^ \z"))
+    a\_b \& 50\% \$x\$ \#1 \{y\} \textasciitilde{} \textasciicircum{} \textbackslash{}z
+    """
+    text = _NEWLINES.sub(" ", _clean(text))
+    return _LATEX_SPECIAL.sub(lambda m: _LATEX[m.group()], text)
+
+
+_MARKDOWN_PUNCT = re.compile(r"[\\`*_{}\[\]<>()#+\-!|~&$]")
+
+
+def markdown_text(text: str) -> str:
+    r"""``text`` as one Markdown table cell: every mark that can start syntax (``|``,
+    emphasis, code, links, tags, entities, math) backslash-escaped, as CommonMark allows.
+
+    >>> print(markdown_text("a|b *c* <i>"))
+    a\|b \*c\* \<i\>
+    """
+    text = _NEWLINES.sub(" ", _clean(text))
+    return _MARKDOWN_PUNCT.sub(lambda m: "\\" + m.group(), text)
+
+
+__all__ = ["dot_string", "latex_text", "markdown_text", "mermaid_string", "script_json", "xml_text"]

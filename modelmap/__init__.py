@@ -14,7 +14,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from ._api import analyze, compare, draw, draw_diff, to_onnx, weight_stats, write_tensorboard, write_weights
+from ._api import analyze, compare, draw, draw_diff, table, to_onnx, weight_stats, write_tensorboard, write_weights
 from .core.analysis import Analysis
 from .exporters._options import DrawOptions
 from ._errors import (
@@ -38,6 +38,7 @@ __all__ = [
     "draw",
     "compare",
     "draw_diff",
+    "table",
     "weight_stats",
     "write_tensorboard",
     "write_weights",

@@ -94,6 +94,43 @@ def draw(
     return exporter.write(_analysis_of(model, example_input, input_shape, verbose), path, opts)
 
 
+def table(
+    model: Any,
+    path: str | os.PathLike[str] | None = None,
+    example_input: Any = None,
+    *,
+    depth: int | None = None,
+    fold: bool = True,
+    format: str | None = None,  # noqa: A002 - the CLI's --format
+    input_shape: tuple[tuple[int, ...], ...] | None = None,
+    verbose: bool = False,
+) -> str:
+    """The architecture table of ``model`` (LaTeX, Markdown or CSV); written to ``path`` if given.
+
+    The format comes from ``format`` (``latex``, ``markdown``, ``csv``) or ``path``'s
+    extension (``.tex``, ``.md``, ``.csv``). One row per module down to ``depth``
+    (default: the deepest with at most 40 rows), repeated blocks as one row "x N",
+    output shape, parameters and MACs per row, totals last. Returns the text.
+
+    >>> print(mm.table(model, depth=1, format="markdown"))   # doctest: +SKIP
+    """
+    from modelmap.exporters import DrawOptions
+    from modelmap.exporters.table import table_format
+
+    if path is None and format is None:
+        raise InputError("table: give a path (.tex, .md, .csv) or a format")
+    if depth is not None and depth < 1:
+        raise InputError(f"depth must be at least 1, not {depth}")
+    exporter = table_format(path, format)  # a bad name fails before any conversion
+    text = str(exporter.generate(_analysis_of(model, example_input, input_shape, verbose),
+                                 DrawOptions(depth=depth, fold=fold)))
+    if path is not None:
+        from ._io import atomic_write
+
+        atomic_write(path, text)
+    return text
+
+
 def _analysis_of(model: Any, example_input: Any, input_shape: Any, verbose: bool) -> Any:
     from modelmap.core import Analysis
 

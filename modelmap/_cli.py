@@ -261,5 +261,26 @@ def compare(
     sys.exit(0 if result.same else 1)
 
 
+@cli.command()
+@click.argument("model")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="The table to write: .tex .md .csv.")
+@click.option("--format", "fmt", default=None, metavar="NAME", help="latex, markdown or csv when the extension does not say.")
+@click.option("--depth", type=click.IntRange(min=1), default=None,
+              help="Module-tree depth of the rows [default: the deepest with at most 40 rows].")
+@click.option("--fold/--no-fold", default=True, show_default=True, help="One row per run of repeated blocks, marked x N.")
+@input_shape_option
+@verbose_option
+@handle_errors
+def table(
+    model: str, output: str, fmt: str | None, depth: int | None, fold: bool,
+    input_shape: tuple[tuple[int, ...], ...] | None, verbose: bool,
+) -> None:
+    """Write MODEL's architecture table (output shapes, parameters, MACs) as LaTeX, Markdown or CSV."""
+    from . import _api
+
+    _api.table(model, output, depth=depth, fold=fold, format=fmt, input_shape=input_shape, verbose=verbose)
+    click.echo(f"wrote {output}")
+
+
 def main() -> None:
     cli(prog_name="modelmap")

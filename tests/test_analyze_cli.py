@@ -37,7 +37,7 @@ def test_json(block_file):
     r = run(block_file, "--json")
     assert r.exit_code == 0, r.output
     d = json.loads(r.output)
-    assert list(d)[:6] == ["framework", "converter", "op_count", "params", "depth", "layers"]
+    assert list(d)[:8] == ["framework", "converter", "op_count", "params", "param_bytes", "macs", "depth", "layers"]
     assert "rejections" not in d
     assert [s["kind"] for s in d["skips"]] == ["identity"]
     assert {"name", "type", "params", "inputs", "outputs", "output_shape"} <= set(d["layers"][0])

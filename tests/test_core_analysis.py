@@ -14,8 +14,10 @@ from .test_core_graph import make
 from .test_core_layers import BLOCK
 from .test_core_skips import BLOCK_NS
 
-TOP_KEYS = ["framework", "converter", "op_count", "params", "depth", "layers", "skips", "blocks", "rejections"]
-LAYER_KEYS = ["name", "path", "type", "kind", "params", "inputs", "outputs", "output_shape", "ops", "attrs"]
+TOP_KEYS = ["framework", "converter", "op_count", "params", "param_bytes", "macs", "depth", "layers", "skips", "blocks",
+            "rejections"]
+LAYER_KEYS = ["name", "path", "type", "kind", "params", "macs", "output_bytes", "inputs", "outputs", "output_shape",
+              "ops", "attrs"]
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +67,7 @@ def test_summary_lists_layers_skips_and_explanations():
     )
     text = a.summary()
     lines = text.splitlines()
-    assert lines[0].split() == ["Layer", "Type", "Output", "shape", "Params", "Inputs"]
+    assert lines[0].split() == ["Layer", "Type", "Output", "shape", "Params", "MACs", "Inputs"]
     assert any(line.split()[:4] == ["fc", "Linear", "(1,", "4)"] and line.split()[4] == "20" for line in lines)
     assert "skip connections: 1 (1 identity)" in text
     assert "  identity   act -> res (body: 1 layers)" in text

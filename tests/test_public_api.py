@@ -9,7 +9,7 @@ import modelmap as mm
 PUBLIC = {
     "__version__",
     # functions
-    "to_onnx", "analyze", "draw", "draw_diff", "compare", "weight_stats", "write_weights", "write_tensorboard",
+    "to_onnx", "analyze", "draw", "draw_diff", "table", "compare", "weight_stats", "write_weights", "write_tensorboard",
     # data
     "Analysis", "DrawOptions",
     # errors
