@@ -32,8 +32,12 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from .graph import DATA, ModelGraph, Node, _infer, _value_types
+from .graph import ModelGraph
+from .kinds import NodeRole
+from .node import Node
 from .ops import DTYPE_BYTES, MAC_FORMULAS
+from .proto import infer_shapes
+from .tensors import value_types
 
 if TYPE_CHECKING:  # pragma: no cover
     import onnx
@@ -269,8 +273,8 @@ def _shapes(g: ModelGraph, bound: Mapping[str, int]) -> dict[str, tuple]:
         copy = onnx.ModelProto()
         copy.CopyFrom(g.model)
         del copy.graph.value_info[:]
-        inferred = _infer(fix_input_dims(copy, bound)).graph
-        types = _value_types(inferred)
+        inferred = infer_shapes(fix_input_dims(copy, bound)).graph
+        types = value_types(inferred)
         raw = {name: types.get(name, (t.shape, ""))[0] for name, t in g.tensors.items()}
     else:
         raw = {name: t.shape for name, t in g.tensors.items()}
@@ -341,7 +345,7 @@ def compute_costs(analysis: Analysis, input_shapes: Sequence[Sequence[int]] | No
     per_op: dict[str, int] = {}
     unknown: list[str] = []
     for node in g.op_records:
-        if node.role != DATA or node.op_type not in MAC_FORMULAS:
+        if node.role != NodeRole.DATA or node.op_type not in MAC_FORMULAS:
             continue
         macs = op_macs(node, shapes)
         if macs is None:
