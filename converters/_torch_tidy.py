@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from modelmap.core import ops
+
 from ._base import ConvertOptions, quiet, step
 
 
@@ -59,7 +61,7 @@ def reads_no_parameter(param_names: set[str]) -> Any:
     """
 
     def should_fold(node: Any) -> bool | None:
-        if node.op_type in ("Shape", "Size"):
+        if ops.reads_only_shape(node.op_type):
             return None
         if any(v is not None and v.name in param_names for v in node.inputs):
             return False
@@ -71,7 +73,7 @@ def reads_no_parameter(param_names: set[str]) -> Any:
 def drop_zero_conv_bias(ir_model: Any, keep_names: set[str]) -> None:
     """Remove Conv/ConvTranspose bias inputs that are made-up all-zero constants."""
     for node in ir_model.graph:
-        if node.op_type not in ("Conv", "ConvTranspose") or len(node.inputs) != 3:
+        if not ops.is_conv(node.op_type) or len(node.inputs) != 3:
             continue
         bias = node.inputs[2]
         if bias is None or bias.const_value is None or bias.name in keep_names:

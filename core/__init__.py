@@ -7,29 +7,11 @@ computes. :mod:`.kinds` holds the vocabulary (layer, skip, node and edge kinds);
 is the one table of ops and framework classes.
 """
 
+from . import analysis
 from .analysis import Analysis, Block, Layer, ModuleNode, Op, Rejection, Skip, Tensor
 from .graph import ModelGraph, build_graph
 from .kinds import EdgeKind, LayerKind, NodeRole, SkipKind
 from .pipeline import analyze_onnx
 from .units import Link, Unit, UnitGraph
 
-__all__ = [
-    "Analysis",
-    "Block",
-    "EdgeKind",
-    "Layer",
-    "LayerKind",
-    "Link",
-    "ModelGraph",
-    "ModuleNode",
-    "NodeRole",
-    "Op",
-    "Rejection",
-    "Skip",
-    "SkipKind",
-    "Tensor",
-    "Unit",
-    "UnitGraph",
-    "analyze_onnx",
-    "build_graph",
-]
+__all__ = sorted([*analysis.__all__, "EdgeKind", "NodeRole", "ModelGraph", "analyze_onnx", "build_graph"])

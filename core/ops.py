@@ -150,6 +150,16 @@ def merge_symbol(type_name: str) -> str | None:
     return next((sym for key, sym in MERGE_SYMBOLS.items() if key.lower() in low), None)
 
 
+def reads_only_shape(op_type: str) -> bool:
+    """Whether ``op_type`` reads only its input's shape (``Shape``, ``Size``), never its values."""
+    return OP_KINDS.get(op_type) is LayerKind.SHAPE
+
+
+def is_conv(op_type: str) -> bool:
+    """Whether ``op_type`` is a convolution or a transposed one (weight in slot 1, bias in slot 2)."""
+    return op_type in ("Conv", "ConvTranspose")
+
+
 def is_transposed_conv(op_type: str) -> bool:
     return op_type == "ConvTranspose"
 

@@ -251,16 +251,8 @@ def build_view(analysis: Analysis, options: DrawOptions) -> View:
     edge_list = [e for e in edges.values() if e.src in alive and e.dst in alive]
     root = _clusters(analysis, kept, synthetic)
     title = options.title if options.title is not None else model_title(analysis)
-    return View(
-        title=title or "",
-        direction=options.direction,
-        nodes=kept,
-        edges=edge_list,
-        root=root,
-        depth=depth,
-        folded=fold,
-        notes=notes,
-    )
+    return View(title=title or "", direction=options.direction, nodes=kept, edges=edge_list, root=root,
+                depth=depth, folded=fold, notes=notes)
 
 
 #: Graph names exporters give every model; they say nothing, so they make no title.
