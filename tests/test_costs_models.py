@@ -13,7 +13,6 @@ import pytest
 torch = pytest.importorskip("torch")
 
 import modelmap as mm  # noqa: E402
-from fixtures import torch_models  # noqa: E402
 
 pytestmark = pytest.mark.torch
 
@@ -34,15 +33,15 @@ def flop_counter_macs(model, x) -> int:
 
 
 @pytest.fixture(scope="module")
-def seed_resnet():
-    model, x = torch_models.seed_resnet()
-    return model, x, mm.analyze(model, x)
+def seed_resnet(fixture_cache):
+    c = fixture_cache.converted("torch", "seed_resnet")
+    return c.model, c.example, c.analysis()
 
 
 @pytest.mark.parametrize("name", CROSS_CHECKED[1:])
-def test_total_macs_equal_flop_counter_mode(name):
-    model, x = getattr(torch_models, name)()
-    analysis = mm.analyze(model, x)
+def test_total_macs_equal_flop_counter_mode(name, fixture_cache):
+    c = fixture_cache.converted("torch", name)
+    model, x, analysis = c.model, c.example, c.analysis()
     reference = flop_counter_macs(model, x)
     assert reference > 0
     assert abs(analysis.macs - reference) <= 0.02 * reference, (analysis.macs, reference)
@@ -102,9 +101,8 @@ def test_architecture_table_of_the_seed_network(seed_resnet):
     assert int(shallow[5]["macs"]) == sum(a.costs.layers[n].macs for n in a.tree[("stage2",)].layers)
 
 
-def test_table_opens_the_first_repetition_when_the_depth_reaches_inside():
-    model, x = torch_models.transformer_encoder()
-    a = mm.analyze(model, x)
+def test_table_opens_the_first_repetition_when_the_depth_reaches_inside(fixture_cache):
+    a = fixture_cache.analysis("torch", "transformer_encoder")
     rows = list(csv.DictReader(io.StringIO(mm.table(a, format="csv", depth=2))))
     block, inside, total = rows[0], rows[1:-1], rows[-1]
     assert (block["layer"], block["type"], block["repeat"], block["inside"]) == (
@@ -119,11 +117,9 @@ def test_table_opens_the_first_repetition_when_the_depth_reaches_inside():
 
 
 @pytest.mark.keras
-def test_keras_seed_resnet_has_the_macs_of_its_pytorch_twin(seed_resnet):
+def test_keras_seed_resnet_has_the_macs_of_its_pytorch_twin(seed_resnet, fixture_cache):
     pytest.importorskip("tensorflow")
-    from fixtures import keras_models
-
-    keras_analysis = mm.analyze(keras_models.seed_resnet())
+    keras_analysis = fixture_cache.analysis("keras", "seed_resnet")
     torch_macs = seed_resnet[2].macs
     assert abs(keras_analysis.macs - torch_macs) <= 0.01 * torch_macs, (keras_analysis.macs, torch_macs)
     # Keras counts BatchNorm's moving statistics as parameters, PyTorch does not

@@ -13,27 +13,6 @@ import pytest
 from modelmap.exporters import DrawOptions, generate
 from modelmap.exporters._netron_names import netron_label
 
-_CACHE: dict[str, Any] = {}
-
-
-def _analysis(framework: str, name: str) -> Any:
-    key = f"{framework}:{name}"
-    if key not in _CACHE:
-        import modelmap as mm
-
-        if framework == "torch":
-            pytest.importorskip("torch")
-            from fixtures import torch_models
-
-            _CACHE[key] = mm.analyze(*getattr(torch_models, name)())
-        else:
-            pytest.importorskip("tensorflow")
-            from fixtures import keras_models
-
-            _CACHE[key] = mm.analyze(getattr(keras_models, name)())
-    return _CACHE[key]
-
-
 def _drawn(a: Any, flat: bool = False) -> onnx.ModelProto:
     out = onnx.load_from_string(generate(a, "onnx", DrawOptions(flat=flat)))
     onnx.checker.check_model(out, full_check=True)
@@ -64,8 +43,9 @@ def _assert_labels_distinct(model: onnx.ModelProto) -> None:
 
 
 @pytest.mark.torch
-def test_gpt2_nests_shared_blocks_and_keeps_the_stack_trace() -> None:
-    a = _analysis("torch", "gpt2_tiny")
+def test_gpt2_nests_shared_blocks_and_keeps_the_stack_trace(fixture_cache) -> None:
+    pytest.importorskip("torch")
+    a = fixture_cache.analysis("torch", "gpt2_tiny")
     out = _drawn(a)
     for x, y in zip(_run(a.model), _run(out), strict=True):
         assert np.array_equal(x, y)
@@ -93,8 +73,9 @@ def test_gpt2_nests_shared_blocks_and_keeps_the_stack_trace() -> None:
 
 
 @pytest.mark.keras
-def test_keras_small_cnn_nested_and_flat_compute_the_same() -> None:
-    a = _analysis("keras", "small_cnn")
+def test_keras_small_cnn_nested_and_flat_compute_the_same(fixture_cache) -> None:
+    pytest.importorskip("tensorflow")
+    a = fixture_cache.analysis("keras", "small_cnn")
     flat, nested = _drawn(a, flat=True), _drawn(a)
     before = _run(a.model)
     for model in (flat, nested):

@@ -259,11 +259,9 @@ def open_view(browser, tmp_path: Path):
 
 
 @pytest.fixture(scope="module")
-def torch_resnet():
+def torch_resnet(fixture_cache):
     pytest.importorskip("torch")
-    from fixtures import torch_models as tm
-
-    return mm.analyze(*tm.seed_resnet())
+    return fixture_cache.analysis("torch", "seed_resnet")
 
 
 @pytest.mark.torch
@@ -305,11 +303,9 @@ def test_torch_seed_resnet(open_view, torch_resnet) -> None:
 
 
 @pytest.fixture(scope="module")
-def keras_resnet():
+def keras_resnet(fixture_cache):
     pytest.importorskip("tensorflow")
-    from fixtures import keras_models as km
-
-    return mm.analyze(km.seed_resnet())
+    return fixture_cache.analysis("keras", "seed_resnet")
 
 
 @pytest.mark.keras
@@ -340,11 +336,10 @@ def test_keras_seed_resnet(open_view, keras_resnet) -> None:
 
 
 @pytest.fixture(scope="module")
-def gpt2():
+def gpt2(fixture_cache):
     pytest.importorskip("transformers")
-    from fixtures import torch_models as tm
 
-    return mm.analyze(*tm.gpt2_tiny())
+    return fixture_cache.analysis("torch", "gpt2_tiny")
 
 
 @pytest.mark.torch

@@ -96,15 +96,11 @@ def model_explorer(folder: Path) -> Iterator[_ModelExplorer]:
 
 
 @pytest.fixture(scope="module")
-def drawn(folder: Path) -> dict[str, Path]:
+def drawn(folder: Path, fixture_cache) -> dict[str, Path]:
     """gpt2_tiny (two transformer blocks that share a function), drawn nested."""
     pytest.importorskip("torch")
-    import modelmap as mm
-    from fixtures import torch_models
-
-    model, example = torch_models.gpt2_tiny()
     path = folder / "gpt2_tiny.onnx"
-    export(mm.analyze(model, example), path, DrawOptions())
+    export(fixture_cache.analysis("torch", "gpt2_tiny"), path, DrawOptions())
     return {"gpt2_tiny": path}
 
 
