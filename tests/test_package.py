@@ -53,12 +53,20 @@ def test_python_dash_m_runs_the_cli() -> None:
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("dist")
-    r = subprocess.run(
-        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(out), str(ROOT)],
-        capture_output=True, text=True,
-    )
-    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    """The wheel, built once per run: parallel workers share it, and its build (which uses the
+    tree's own build/ folder) is never run twice at once."""
+    from filelock import FileLock
+
+    from tests.conftest import run_folder
+
+    out = run_folder(tmp_path_factory) / "dist"
+    with FileLock(str(out) + ".lock"):
+        if not list(out.glob("modelmap-*.whl")):
+            r = subprocess.run(
+                [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(out), str(ROOT)],
+                capture_output=True, text=True,
+            )
+            assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
     (whl,) = out.glob("modelmap-*.whl")
     return whl
 
