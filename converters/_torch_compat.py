@@ -12,7 +12,7 @@ tokens: each row's expert is the number of group ends at or before it, that expe
 weight is gathered, and rows past the last end are zero (as in the fallback).
 
 :func:`translations` is handed to ``torch.onnx.export(custom_translation_table=...)``
-by :func:`modelmap.converters.pytorch.export_dynamo`. Nothing here imports
+by :func:`modelmap.converters._torch_export.export_dynamo`. Nothing here imports
 ``transformers``: an op that is not registered (transformers not imported) is left out.
 
 Attention. ``F.scaled_dot_product_attention`` on CPU is traced with the strides of
