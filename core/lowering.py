@@ -7,8 +7,8 @@ only drops unit dimensions, attention as a dozen ops or one layer. :func:`lower`
 layer; built by :mod:`modelmap.core.compare`) so that each such computation has one form:
 
 1. **Linear = MatMul + Add.** A MatMul unit that reads a weight is a ``linear`` unit; an
-   Add of a constant (a bias) whose only input is a linear unit, and which is that unit's
-   only reader, joins it.
+   Add of a constant vector (a bias) whose only input is a linear unit, and which is that
+   unit's only reader, joins it.
 2. **Attention.** A softmax whose input comes from a MatMul of two computed tensors
    (scores) and whose output feeds another such MatMul (weights times values) is the core
    of an attention; with the projections that feed it only through reshapes, scales and
@@ -17,14 +17,16 @@ layer; built by :mod:`modelmap.core.compare`) so that each such computation has 
    what determines the math (:func:`attention_signature`): the per-head key width, the
    summed width of the input projections, the output projection's width, whether scores
    are scaled and whether anything but a scale (a mask) sits between scores and softmax.
-3. **Global pooling.** ``ReduceMean``/``ReduceMax`` over every axis but batch and channel
-   is ``GlobalAveragePool``/``GlobalMaxPool``.
+3. **Global pooling.** ``ReduceMean``/``ReduceMax`` over every axis after batch and
+   channel (ONNX's channels-first layout, which tf2onnx also writes for Keras' pooling
+   layers) is ``GlobalAveragePool``/``GlobalMaxPool``. A reduction over other axes (the
+   channels, or axes 1 and 2, which in channels-first are channels and height) is not.
 4. **Normalisation written out.** A norm layer without an ONNX normalisation op (tf2onnx
    writes Keras' LayerNormalization as mean, variance and reciprocal square root) whose
    means are all over the last axis is ``LayerNormalization`` (with a centring Sub) or
    ``RMSNormalization`` (without).
-5. **Reshapes that keep the extents** (a Flatten of ``(512, 1, 1)`` to ``(512)``; shape
-   keys ignore unit dimensions) are layout and are dropped.
+5. **Reshapes that only add or drop extents of 1** (a Flatten of ``(1, 512, 1, 1)`` to
+   ``(1, 512)``) are dropped.
 
 Nothing here hides a difference in what is computed: max and average pooling, different
 activations, heads or widths keep different signatures.
@@ -118,10 +120,11 @@ def weight_ops(ops: Sequence[Any]) -> list[Any]:
 
 
 def _is_bias_add(d: Draft) -> bool:
-    return (
-        d.kind is K.MERGE and len(d.ops) == 1 and d.ops[0].op_type == "Add"
-        and sum(t.initializer for t in d.ops[0].inputs) == 1
-    )  # fmt: skip
+    """An Add of a constant vector over the last axis (not of a table, like position embeddings)."""
+    if d.kind is not K.MERGE or len(d.ops) != 1 or d.ops[0].op_type != "Add":
+        return False
+    const = [t for t in d.ops[0].inputs if t.initializer]
+    return len(const) == 1 and const[0].shape is not None and all(x == 1 for x in const[0].shape[:-1])
 
 
 def _linear_bias(g: nx.DiGraph) -> None:
@@ -164,7 +167,7 @@ def _global_pool(d: Draft, consts: Mapping[str, Any]) -> Draft:
     if rank < 3 or axes is None:
         return d
     axes = {int(a) % rank for a in axes}
-    if axes not in ({*range(2, rank)}, {*range(1, rank - 1)}):
+    if axes != {*range(2, rank)}:
         return d
     name = GLOBAL_POOLS[op.op_type]
     return replace(d, kind=K.POOL, signature=f"pool:{name} k- s- {shape_key(d.shape)}")
@@ -192,14 +195,18 @@ def _over_last_axis(op: Any) -> bool:
     return axes is not None and [int(a) % len(shape) for a in axes] == [len(shape) - 1]
 
 
+def _without_units(shape: Sequence[Any] | None) -> list[Any] | None:
+    return None if shape is None else [d for d in shape if d != 1]
+
+
 def _unit_reshapes(g: nx.DiGraph) -> None:
-    """Rule 5: bypass reshape units whose shape key equals their input's."""
+    """Rule 5: bypass reshape units that only add or drop extents of 1."""
     for n in list(g.nodes):
         d = g.nodes[n]["d"]
         preds = list(g.predecessors(n))
-        if d.kind is not K.RESHAPE or len(preds) != 1:
+        if d.kind is not K.RESHAPE or len(preds) != 1 or d.shape is None:
             continue
-        if shape_key(g.nodes[preds[0]]["d"].shape) == shape_key(d.shape):
+        if _without_units(g.nodes[preds[0]]["d"].shape) == _without_units(d.shape):
             succs = list(g.successors(n))
             g.remove_node(n)
             g.add_edges_from((preds[0], s) for s in succs)
