@@ -151,6 +151,8 @@ class Change:
             "a_signature": self.a.signature if self.a else None,
             "b_signature": self.b.signature if self.b else None,
             "fused": bool((self.a and self.a.fused) or (self.b and self.b.fused)),
+            "a_members": list(self.a.members or (self.a.layer,)) if self.a else [],
+            "b_members": list(self.b.members or (self.b.layer,)) if self.b else [],
         }
 
     def text(self) -> str:
@@ -281,17 +283,24 @@ def _ints(v: Any) -> str:
     return str(v)
 
 
-def _small_ints(analysis: Any) -> dict[str, Any]:
-    """Small integer constants (axes, shapes) by tensor name: initializers and Constant ops."""
-    from onnx import TensorProto, numpy_helper
+def _small_consts(analysis: Any) -> dict[str, list[float]]:
+    """The values of constants of at most 8 elements (axes, scales) by tensor name:
+    initializers and Constant ops."""
+    from onnx import numpy_helper
 
-    out: dict[str, Any] = {}
+    out: dict[str, list[float]] = {}
     graph = analysis.model.graph
     tensors = [(t.name, t) for t in graph.initializer]
     tensors += [(n.output[0], a.t) for n in graph.node if opt.is_constant_op(n.op_type) and n.output for a in n.attribute if a.name == "value"]
     for name, t in tensors:
-        if t.data_type in (TensorProto.INT64, TensorProto.INT32) and len(t.dims) <= 1 and (not t.dims or t.dims[0] <= 8):
-            out[name] = [int(v) for v in numpy_helper.to_array(t).reshape(-1)]
+        size = 1
+        for d in t.dims:
+            size *= d
+        if size <= 8 and not t.external_data:
+            try:
+                out[name] = [v.item() for v in numpy_helper.to_array(t).reshape(-1)]
+            except (ValueError, TypeError):  # strings, or data not here
+                continue
     return out
 
 
@@ -384,7 +393,7 @@ def _drafts(analysis: Any) -> nx.DiGraph:
 def profile(analysis: Any) -> Profile:
     """Normalise one :class:`~modelmap.core.analysis.Analysis` for comparison."""
     g = _drafts(analysis)
-    lower(g, _small_ints(analysis))
+    lower(g, _small_consts(analysis))
     info = {n: g.nodes[n]["d"] for n in g.nodes}
     try:
         order = canonical_order(g, {n: (d.kind.value, d.signature) for n, d in info.items()})

@@ -92,10 +92,11 @@ def shape_key(shape: Sequence[Any] | None) -> str:
 
 def lower(g: nx.DiGraph, consts: Mapping[str, Any]) -> None:
     """Apply every rewrite of the module docstring to the draft graph ``g`` (node attribute
-    ``d``: a :class:`Draft`), in place. ``consts`` maps small integer initializers (axes)
-    to their values."""
+    ``d``: a :class:`Draft`), in place. ``consts`` maps the names of small constants (axes,
+    scales) to their values as a flat list."""
     _linear_bias(g)
-    _attention(g)
+    if nx.is_directed_acyclic_graph(g):  # a module reused in a loop can make it cyclic
+        _attention(g, consts)
     for n in list(g.nodes):
         d = g.nodes[n]["d"]
         if d.kind is K.REDUCE:
@@ -103,7 +104,7 @@ def lower(g: nx.DiGraph, consts: Mapping[str, Any]) -> None:
         elif d.kind is K.NORM:
             g.nodes[n]["d"] = _written_norm(d)
         elif d.kind is K.ATTENTION:
-            g.nodes[n]["d"] = replace(d, signature=attention_signature(d.ops, d.signature))
+            g.nodes[n]["d"] = replace(d, signature=attention_signature(d.ops, consts, d.signature))
     _unit_reshapes(g)
 
 
@@ -286,7 +287,7 @@ def _projection_out(g: nx.DiGraph, last: Any, region: set[Any]) -> Any:
         trail.append(x)
 
 
-def _attention(g: nx.DiGraph) -> None:
+def _attention(g: nx.DiGraph, consts: Mapping[str, Any]) -> None:
     """Rule 2: collapse each attention written out as units into one unit."""
     for s in [n for n in g.nodes if g.nodes[n]["d"].signature == "act:softmax" and not g.nodes[n]["d"].fused]:
         if s not in g:
@@ -307,7 +308,7 @@ def _attention(g: nx.DiGraph) -> None:
         ops = tuple(o for d in drafts for o in d.ops)
         shape = g.nodes[out]["d"].shape
         name = path[-1] if path else drafts[0].layer
-        sig = attention_signature(ops)
+        sig = attention_signature(ops, consts)
         if not sig:
             continue
         _merge(g, order, out, Draft(name, members, path, K.ATTENTION, sig, False, ops, shape))
@@ -322,13 +323,14 @@ def _common_path(paths: Sequence[tuple[str, ...]]) -> tuple[str, ...]:
     return first[:n]
 
 
-def attention_signature(ops: Sequence[Any], fallback: str = "") -> str:
+def attention_signature(ops: Sequence[Any], consts: Mapping[str, Any], fallback: str = "") -> str:
     """The signature of an attention from its ops: ``attention dk16 qkv192 o64 scaled``.
 
     ``dk`` is the width the scores' MatMul contracts (the per-head key width); ``qkv`` the
     summed output width of the projections read before the softmax, ``o`` that of the
     projection read after it (0 without one); ``scaled`` when a Mul or Div by a scalar
-    constant is among the ops, ``masked`` when an Add, Sub or Where lies between the
+    constant other than 1 (``consts``: small constants by name) is among the ops,
+    ``masked`` when an Add, Sub or Where (a mask, or a position bias) lies between the
     scores and the softmax. ``fallback`` when there is not exactly one softmax. The output
     shape is left out, as for other units that keep their input's shape (the widths say
     what it is; exporters flatten batch and sequence inside ``nn.MultiheadAttention``).
@@ -350,7 +352,7 @@ def attention_signature(ops: Sequence[Any], fallback: str = "") -> str:
     after = [o for o in weights if order[id(o)] > order[id(softmax[0])]]
     qkv = sum(_width(o) for o in weights if o not in after)
     out = sum(_width(o) for o in after)
-    flags = " scaled" if any(_is_scale(o) for o in ops) else ""
+    flags = " scaled" if any(_is_scale(o, consts) for o in ops) else ""
     flags += " masked" if any(t in ("Add", "Sub", "Where") for t in between) else ""
     return f"attention dk{dk} qkv{qkv} o{out}{flags}"
 
@@ -362,11 +364,14 @@ def _width(op: Any) -> int:
     return int(w[-1])
 
 
-def _is_scale(op: Any) -> bool:
+def _is_scale(op: Any, consts: Mapping[str, Any]) -> bool:
+    """A Mul or Div by a scalar constant whose value is not known to be 1."""
     if op.op_type not in ("Mul", "Div") or len(op.inputs) != 2:
         return False
     const = [t for t in op.inputs if t.initializer]
-    return len(const) == 1 and const[0].shape is not None and all(d == 1 for d in const[0].shape)
+    if len(const) != 1 or const[0].shape is None or any(d != 1 for d in const[0].shape):
+        return False
+    return consts.get(const[0].name) != [1.0]
 
 
 __all__ = ["Draft", "attention_signature", "lower", "shape_key", "weight_ops"]

@@ -317,6 +317,8 @@ def test_attention_near_misses_differ(attention: dict[str, Any], near_miss: str,
     c = compare(attention["manual"], attention[near_miss])
     assert not c.same
     assert [(ch.op, ch.b.signature) for ch in c.changes] == [("changed", signature)], c.summary()
+    # draw --diff colours every layer the attention unit stands for, and nothing else
+    assert set(c.b_marks()) == set(c.changes[0].b.members) >= {"q", "k", "v", "o", "softmax"}
 
 
 # --------------------------------------------------------------------------- the twins of fixtures/twins.py
