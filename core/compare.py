@@ -15,9 +15,10 @@ that changes what the network computes is hidden.
    always channels-first), output channels from the kernel's first dimension. Framework
    class names and layer names are never compared.
 2. **Layouts are ignored.** Output shapes are compared without the batch dimension and
-   as a multiset of extents (sorted), so NHWC ``(32, 32, 64)`` equals NCHW
-   ``(64, 32, 32)``. Pure layout ops (``Transpose`` layers, which tf2onnx inserts around
-   channels-first ops) are dropped, which drops a real ``Permute`` layer too.
+   unit extents, as a multiset of extents (sorted), so NHWC ``(32, 32, 64)`` equals NCHW
+   ``(64, 32, 32)`` and ``(512, 1, 1)`` equals ``(512)``. Pure layout ops (``Transpose``
+   layers, which tf2onnx inserts around channels-first ops) are dropped, which drops a real
+   ``Permute`` layer too.
 3. **Fused activations are split off.** A convolution, linear or merge layer whose ops
    include an activation (Keras ``Dense(10, activation="softmax")``,
    ``Conv2D(..., activation="relu")``) becomes two units, the layer and an activation, so
@@ -32,26 +33,35 @@ that changes what the network computes is hidden.
 6. **Parameter counts are not compared** (Keras counts BatchNorm's moving statistics,
    PyTorch does not); the hyper-parameters and shapes that determine them are.
 7. **Graph outputs are not units**: the layer producing them is.
+8. **Units that keep their input's shape** (activations, norms, merges, attention) are
+   signed without it, so a changed channel count names the layer that changed it, not
+   every BatchNorm and Add downstream.
+9. **Lowerings of one computation are one unit** (:mod:`modelmap.core.lowering`):
+   Linear = MatMul + bias Add, attention written out = a framework's attention layer,
+   ``ReduceMean`` over the spatial axes = ``GlobalAveragePool``, a normalisation written
+   out = its ONNX op, and reshapes that only add or drop unit extents are dropped.
 
 Two models are the *same* when their unit DAGs are isomorphic with equal signatures
 (networkx VF2, after a Weisfeiler-Lehman hash as a quick reject). The differences come
-from aligning the two unit sequences in a canonical topological order (ties broken by
-signature) with an edit-distance alignment (:func:`align`).
+from aligning the two unit sequences, each laid out in a canonical topological order that
+does not depend on the order in which sibling layers were created
+(:func:`~modelmap.core.alignment.canonical_order`), with an edit-distance alignment
+(:func:`align`).
 """
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import networkx as nx
 
 from . import ops as opt
-from .alignment import CHANGE_COST, DP_LIMIT, align
+from .alignment import CHANGE_COST, DP_LIMIT, align, canonical_order
 from .kinds import ChangeKind, LayerKind, SkipKind
-from .weights import layer_nodes
+from .lowering import Draft, lower, shape_key
 
 K = LayerKind
 #: layer kinds that carry no computation at inference time (rule 4)
@@ -60,13 +70,15 @@ DROPPED_KINDS = frozenset({K.DROPOUT, K.IDENTITY, K.CONSTANT, K.SHAPE, K.OUTPUT}
 FUSING_KINDS = frozenset({K.CONV, K.LINEAR, K.MERGE, K.MATMUL})
 #: kinds counted by ``weight_depth``
 WEIGHT_KINDS = frozenset({K.CONV, K.LINEAR, K.EMBEDDING, K.ATTENTION, K.RECURRENT})
-#: kinds whose signature names their main op (and a pool's window, a merge's arity)
+#: kinds whose signature names their main op (and a pool's window, a merge's arity;
+#: merges and norms keep their input's shape, so their signature leaves it out)
 _OP_NAMED_KINDS = frozenset({K.NORM, K.POOL, K.MERGE, K.REDUCE, K.RESIZE})
 
 
 @dataclass(frozen=True)
 class Unit:
-    """One normalised unit: a layer, or the activation split off a layer (``fused``)."""
+    """One normalised unit: a layer, the activation split off a layer (``fused``), or
+    several layers lowered into one (an attention written out: ``members``)."""
 
     index: int
     layer: str
@@ -74,9 +86,13 @@ class Unit:
     signature: str
     inputs: tuple[int, ...] = ()
     fused: bool = False
+    members: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {"layer": self.layer, "kind": str(self.kind), "signature": self.signature, "fused": self.fused}
+        return {
+            "layer": self.layer, "kind": str(self.kind), "signature": self.signature, "fused": self.fused,
+            "members": list(self.members or (self.layer,)),
+        }  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -135,6 +151,8 @@ class Change:
             "a_signature": self.a.signature if self.a else None,
             "b_signature": self.b.signature if self.b else None,
             "fused": bool((self.a and self.a.fused) or (self.b and self.b.fused)),
+            "a_members": list(self.a.members or (self.a.layer,)) if self.a else [],
+            "b_members": list(self.b.members or (self.b.layer,)) if self.b else [],
         }
 
     def text(self) -> str:
@@ -184,10 +202,11 @@ class Comparison:
         for c in self.changes:
             if c.b is None:
                 continue
-            if c.op is ChangeKind.ADDED and not c.b.fused:
-                marks[c.b.layer] = ChangeKind.ADDED.value
-            else:
-                marks.setdefault(c.b.layer, ChangeKind.CHANGED.value)
+            for layer in c.b.members or (c.b.layer,):
+                if c.op is ChangeKind.ADDED and not c.b.fused:
+                    marks[layer] = ChangeKind.ADDED.value
+                else:
+                    marks.setdefault(layer, ChangeKind.CHANGED.value)
         for _, merge, _ in self.skips_only_in_b:
             marks.setdefault(merge, ChangeKind.CHANGED.value)
         return marks
@@ -256,21 +275,6 @@ class Comparison:
 # --------------------------------------------------------------------------- normalising
 
 
-def shape_key(shape: Sequence[Any] | None) -> str:
-    """The layout-free form of an output shape: batch dropped, extents sorted (rule 2).
-
-    >>> shape_key((1, 64, 32, 32)) == shape_key(("batch", 32, 32, 64))
-    True
-    >>> shape_key(None)
-    '?'
-    """
-    if shape is None:
-        return "?"
-    dims = [d if isinstance(d, int) else "?" for d in list(shape)[1:]]
-    known = sorted((d for d in dims if isinstance(d, int)), reverse=True)
-    return "(" + ",".join(str(d) for d in known) + ",?" * (len(dims) - len(known)) + ")"
-
-
 def _ints(v: Any) -> str:
     if v is None:
         return "-"
@@ -279,149 +283,144 @@ def _ints(v: Any) -> str:
     return str(v)
 
 
-def _activation_name(op: str) -> str:
-    return op.lower()
+def _small_consts(analysis: Any) -> dict[str, list[float]]:
+    """The values of constants of at most 8 elements (axes, scales) by tensor name:
+    initializers and Constant ops."""
+    from onnx import numpy_helper
+
+    out: dict[str, list[float]] = {}
+    graph = analysis.model.graph
+    tensors = [(t.name, t) for t in graph.initializer]
+    tensors += [(n.output[0], a.t) for n in graph.node if opt.is_constant_op(n.op_type) and n.output for a in n.attribute if a.name == "value"]
+    for name, t in tensors:
+        size = 1
+        for d in t.dims:
+            size *= d
+        if size <= 8 and not t.external_data:
+            try:
+                out[name] = [v.item() for v in numpy_helper.to_array(t).reshape(-1)]
+            except (ValueError, TypeError):  # strings, or data not here
+                continue
+    return out
 
 
-def _consts(analysis: Any) -> dict[str, tuple[int, ...]]:
-    model = analysis.model
-    dims = {t.name: tuple(t.dims) for t in model.graph.initializer}
-    for node in model.graph.node:
-        if opt.is_constant_op(node.op_type) and node.output:
-            for a in node.attribute:
-                if a.name == "value":
-                    dims[node.output[0]] = tuple(a.t.dims)
-    return dims
-
-
-def _layer_signatures(
-    layer: Any, ops: list[tuple[str, tuple[str, ...], Mapping[str, Any]]], dims: Mapping[str, tuple[int, ...]]
-) -> tuple[LayerKind, str, str | None]:
-    """(kind, signature, fused activation signature or None) of one layer."""
+def _layer_signatures(layer: Any, ops: Sequence[Any]) -> tuple[LayerKind, str, str | None]:
+    """(kind, signature, fused activation signature or None) of one layer (rules 1-3, 5, 8)."""
     kind = LayerKind(layer.kind)
     shape = shape_key(layer.output_shape)
-    types = [t for t, _, _ in ops]
+    types = [o.op_type for o in ops]
     acts = [t for t in types if opt.op_kind(t) is K.ACTIVATION]
-    fused = None
-    if kind in FUSING_KINDS and acts:
-        fused = f"act:{_activation_name(acts[-1])}"
+    fused = f"act:{acts[-1].lower()}" if kind in FUSING_KINDS and acts else None
     if kind is K.INPUT:
         return kind, f"input {shape}", None
     if kind is K.CONV:
-        conv = next(((t, ins, at) for t, ins, at in ops if opt.op_kind(t) is K.CONV), None)
+        conv = next((o for o in ops if opt.op_kind(o.op_type) is K.CONV), None)
         if conv is not None:
-            return kind, _conv_signature(*conv, dims, shape), fused
+            return kind, _conv_signature(conv, shape), fused
     if kind is K.LINEAR:
         return kind, f"linear {shape}", fused
     if kind is K.ACTIVATION:
-        name = _activation_name(acts[-1]) if acts else "+".join(sorted(types)) or layer.type.lower()
+        name = acts[-1].lower() if acts else "+".join(sorted(types)) or layer.type.lower()
         return kind, f"act:{name}", None
     if kind in _OP_NAMED_KINDS:
-        main = [t for t in types if opt.op_kind(t) is kind]
-        op = main[0] if main else "+".join(sorted(set(types)))
-        arity = ""
+        main = [o for o in ops if opt.op_kind(o.op_type) is kind]
+        op = main[0].op_type if main else "+".join(sorted(set(types)))
         if kind is K.MERGE:
-            arity = f" n{len(layer.inputs)}"
+            return kind, f"merge:{op} n{len(layer.inputs)}", fused
+        if kind is K.NORM:
+            return kind, f"norm:{op}", fused
+        extra = ""
         if kind is K.POOL and main:
-            at = next(a for t, _, a in ops if t == main[0])
-            arity = f" k{_ints(at.get('kernel_shape'))} s{_ints(at.get('strides'))}"
-        return kind, f"{kind.value}:{op}{arity} {shape}", fused
+            extra = f" k{_ints(main[0].attrs.get('kernel_shape'))} s{_ints(main[0].attrs.get('strides'))}"
+        return kind, f"{kind.value}:{op}{extra} {shape}", fused
     if kind is K.RESHAPE:
         return kind, f"reshape {shape}", None
     return kind, f"{kind.value}:{'+'.join(sorted(set(types)))} {shape}", fused
 
 
-def _conv_signature(
-    t: str, ins: tuple[str, ...], at: Mapping[str, Any], dims: Mapping[str, tuple[int, ...]], shape: str
-) -> str:
+def _conv_signature(conv: Any, shape: str) -> str:
     """A convolution's signature: window, stride, dilation, groups, output channels, shape."""
-    w = dims.get(ins[1]) if len(ins) > 1 else None
+    at = conv.attrs
+    w = conv.inputs[1].shape if len(conv.inputs) > 1 else None
     group = int(at.get("group", 1) or 1)
-    if w and len(w) >= 3:
-        out: Any = opt.conv_channels(t, w, group)[0]
+    if w and len(w) >= 3 and all(isinstance(d, int) for d in w):
+        out: Any = opt.conv_channels(conv.op_type, tuple(w), group)[0]
         k = at.get("kernel_shape") or list(w[2:])
     else:
         out, k = "?", at.get("kernel_shape")
     return (
-        f"{'convT' if opt.is_transposed_conv(t) else 'conv'} k{_ints(k)} s{_ints(at.get('strides'))} "
+        f"{'convT' if opt.is_transposed_conv(conv.op_type) else 'conv'} k{_ints(k)} s{_ints(at.get('strides'))} "
         f"d{_ints(at.get('dilations'))} g{group} c{out} {shape}"
     )
 
 
-def profile(analysis: Any) -> Profile:
-    """Normalise one :class:`~modelmap.core.analysis.Analysis` for comparison."""
-    ops: dict[str, list[tuple[str, tuple[str, ...], Mapping[str, Any]]]] = {}
-    for layer_name, op_type, inputs, attrs in layer_nodes(analysis):
-        ops.setdefault(layer_name, []).append((op_type, inputs, attrs))
-    dims = _consts(analysis)
-
-    # which layers stay
-    keep: dict[str, tuple[LayerKind, str, str | None]] = {}
+def _drafts(analysis: Any) -> nx.DiGraph:
+    """The draft graph: a node per kept layer (``d``: a :class:`~.lowering.Draft`), plus a node
+    per split-off activation, wired as the layers are with dropped layers bypassed (rules 3, 4)."""
+    keep: dict[str, Draft] = {}
+    fused: dict[str, str] = {}
     for layer in analysis.layers:
         kind = LayerKind(layer.kind)
-        mine = ops.get(layer.name, [])
-        if kind in DROPPED_KINDS:
+        ops = analysis.ops(layer.name)
+        if kind in DROPPED_KINDS or (kind is not K.INPUT and not ops):
             continue
-        if kind is not K.INPUT and not mine:
+        if ops and all(opt.is_layout_op(o.op_type) for o in ops) and not layer.params:
             continue
-        if mine and all(opt.is_layout_op(t) for t, _, _ in mine) and not layer.params:
-            continue
-        keep[layer.name] = _layer_signatures(layer, mine, dims)
-
-    # the layer graph with dropped layers bypassed
+        kind, sig, act = _layer_signatures(layer, ops)
+        keep[layer.name] = Draft(layer.name, (layer.name,), tuple(layer.path), kind, sig, False, tuple(ops), layer.output_shape)
+        if act:
+            fused[layer.name] = act
     g = nx.DiGraph()
     g.add_nodes_from(layer.name for layer in analysis.layers)
-    for layer in analysis.layers:
-        for src in layer.inputs:
-            if src in g and src != layer.name:
-                g.add_edge(src, layer.name)
+    g.add_edges_from((src, layer.name) for layer in analysis.layers for src in layer.inputs if src in g and src != layer.name)
     for name in [n for n in list(g.nodes) if n not in keep]:
         preds, succs = list(g.predecessors(name)), list(g.successors(name))
         g.remove_node(name)
         g.add_edges_from((p, s) for p in preds for s in succs if p != s)
+    for name, d in keep.items():
+        g.nodes[name]["d"] = d
+    for name, act in fused.items():
+        d = keep[name]
+        aid = name + "\x00act"
+        succs = list(g.successors(name))
+        g.remove_edges_from((name, s) for s in succs)
+        g.add_node(aid, d=replace(d, kind=K.ACTIVATION, signature=act, fused=True, ops=()))
+        g.add_edge(name, aid)
+        g.add_edges_from((aid, s) for s in succs)
+    return g
 
-    # units: one per kept layer, plus split-off activations
-    ug = nx.DiGraph()
-    head: dict[str, str] = {}  # layer -> node id of its first unit
-    tail: dict[str, str] = {}  # layer -> node id of its last unit
-    info: dict[str, tuple[str, LayerKind, str, bool]] = {}  # node id -> (layer, kind, signature, fused)
-    for name, (kind, sig, fused) in keep.items():
-        head[name] = tail[name] = name
-        info[name] = (name, kind, sig, False)
-        ug.add_node(name)
-        if fused:
-            aid = name + "\x00act"
-            info[aid] = (name, K.ACTIVATION, fused, True)
-            ug.add_edge(name, aid)
-            tail[name] = aid
-    for u, v in g.edges:
-        ug.add_edge(tail[u], head[v])
+
+def profile(analysis: Any) -> Profile:
+    """Normalise one :class:`~modelmap.core.analysis.Analysis` for comparison."""
+    g = _drafts(analysis)
+    lower(g, _small_consts(analysis))
+    info = {n: g.nodes[n]["d"] for n in g.nodes}
     try:
-        order = list(nx.lexicographical_topological_sort(ug, key=lambda n: info[n][2]))
+        order = canonical_order(g, {n: (d.kind.value, d.signature) for n, d in info.items()})
     except nx.NetworkXUnfeasible:  # a cycle (reused modules): fall back to execution order
-        order = [n for name in keep for n in ((name, name + "\x00act") if name + "\x00act" in info else (name,))]
+        order = list(g.nodes)
     index = {n: i for i, n in enumerate(order)}
     units = tuple(
         Unit(
-            index=index[n],
-            layer=info[n][0],
-            kind=info[n][1],
-            signature=info[n][2],
-            inputs=tuple(sorted(index[p] for p in ug.predecessors(n))),
-            fused=info[n][3],
+            index=index[n], layer=info[n].layer, kind=info[n].kind, signature=info[n].signature,
+            inputs=tuple(sorted(index[p] for p in g.predecessors(n))), fused=info[n].fused, members=info[n].members,
         )
         for n in order
-    )
+    )  # fmt: skip
 
-    # skips, by unit
+    # skips, by unit: a merge is the unit holding its layer; a fork the last unit of its layer
+    head: dict[str, int] = {}
+    tail: dict[str, int] = {}
+    for u in units:
+        for m in u.members:
+            head.setdefault(m, u.index)
+            tail[m] = u.index
     skips = []
     names = []
     for s in getattr(analysis, "skips", ()):
         kind = SkipKind(s.kind)
         names.append((kind.value, s.merge, s.fork))
-        m = index.get(head.get(s.merge, ""), -1)
-        f = index.get(tail.get(s.fork, ""), -1)
-        skips.append((kind, m, f))
+        skips.append((kind, head.get(s.merge, -1), tail.get(s.fork, -1)))
 
     depth, wdepth = _depths(units)
     return Profile(getattr(analysis, "framework", ""), units, tuple(skips), tuple(names), depth, wdepth)
@@ -477,6 +476,35 @@ def _explained(units: Sequence[Unit], src: int, dst: int, unmatched: set[int]) -
     return False
 
 
+def _match_skips(
+    a: Profile, b: Profile, a_to_b: Mapping[int, int], unmatched_a: set[int], unmatched_b: set[int]
+) -> tuple[list[tuple[str, str, str]], list[tuple[str, str, str]]]:
+    """The skip connections of A and of B that the other model lacks.
+
+    Skips match through the alignment: same kind, aligned merges and aligned forks. A skip
+    whose fork moved only because the other model added (or lacks) the layers in between
+    (the projection after an added residual block now forks after that block) matches too.
+    """
+    b_to_a = {j: i for i, j in a_to_b.items()}
+    left_b = list(range(len(b.skips)))
+    only_a = []
+    for (k, m, f), named in zip(a.skips, a.skip_names):
+        hit = next((i for i in left_b if b.skips[i] == (k, a_to_b.get(m, -1), a_to_b.get(f, -1))), None)
+        if hit is None:
+            hit = next(
+                (i for i in left_b if b.skips[i][:2] == (k, a_to_b.get(m, -1)) and (
+                    (f in a_to_b and _explained(b.units, a_to_b[f], b.skips[i][2], unmatched_b))
+                    or (b.skips[i][2] in b_to_a and _explained(a.units, b_to_a[b.skips[i][2]], f, unmatched_a))
+                )),
+                None,
+            )  # fmt: skip
+        if hit is None:
+            only_a.append(named)
+        else:
+            left_b.remove(hit)
+    return only_a, [b.skip_names[i] for i in left_b]
+
+
 def compare_profiles(a: Profile, b: Profile) -> Comparison:
     """Compare two normalised models (see :func:`compare`)."""
     changes: list[Change] = []
@@ -491,22 +519,13 @@ def compare_profiles(a: Profile, b: Profile) -> Comparison:
         elif j is not None:
             changes.append(Change(ChangeKind.ADDED, None, b.units[j]))
 
-    # skip connections: matched through the alignment
-    b_skips = {(k, m, f) for k, m, f in b.skips}
-    only_a, matched_b = [], set()
-    for (k, m, f), named in zip(a.skips, a.skip_names):
-        key = (k, a_to_b.get(m, -1), a_to_b.get(f, -1))
-        if key in b_skips and key not in matched_b:
-            matched_b.add(key)
-        else:
-            only_a.append(named)
-    only_b = [named for s, named in zip(b.skips, b.skip_names) if s not in matched_b]
-
-    # connections between aligned units that only one model has, unless the other model
-    # routes them through units it alone has (an added Add between a conv and its ReLU)
     b_to_a = {j: i for i, j in a_to_b.items()}
     unmatched_a = {u.index for u in a.units} - set(a_to_b)
     unmatched_b = {u.index for u in b.units} - set(b_to_a)
+    only_a, only_b = _match_skips(a, b, a_to_b, unmatched_a, unmatched_b)
+
+    # connections between aligned units that only one model has, unless the other model
+    # routes them through units it alone has (an added Add between a conv and its ReLU)
     a_edges = {(i, u.index) for u in a.units for i in u.inputs}
     b_edges = {(i, u.index) for u in b.units for i in u.inputs}
     conn_a = [
@@ -561,4 +580,4 @@ def compare(a: Any, b: Any) -> Comparison:
     return compare_profiles(profile(a), profile(b))
 
 
-__all__ = ["CHANGE_COST", "DP_LIMIT", "align", "Change", "Comparison", "Profile", "Unit", "compare", "compare_profiles", "profile", "shape_key"]
+__all__ = ["CHANGE_COST", "DP_LIMIT", "align", "canonical_order", "Change", "Comparison", "Profile", "Unit", "compare", "compare_profiles", "profile", "shape_key"]
