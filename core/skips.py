@@ -34,15 +34,9 @@ How it stays near-linear and where plain dominators break:
 
 - *Several graph inputs.* A virtual source feeds every graph input; one
   :func:`~.dataflow.immediate_dominators` pass then covers the whole graph. A merge whose
-  immediate dominator is the virtual source mixes data from several inputs. Which graph
-  input its main path comes from is decided per merge: each input from which at least two
-  of the merge's inputs descend, the one reaching most of the graph first, until the merge
-  is a skip on the part of the graph that descends from that input alone, where anything
-  else is a side input (a decoder's cross-attention residual: on the decoder's part, the
-  encoder's memory enters through the key and value projections). An input with no
-  learned layer of its own (an attention mask) is never the main one, so BERT's mask add
-  merges different inputs and is no skip. The per-input dominator trees are computed
-  lazily, at most once per graph input.
+  immediate dominator is the virtual source mixes data from several inputs; which one its
+  main path comes from is decided per merge (:meth:`_Finder.across_inputs`), on the part
+  of the graph that descends from that input alone, computed lazily once per input.
 - *The fork tensor as one input* (DenseNet, U-Net, every residual): the fork is the
   producer of that input and the shortcut chain is empty.
 - *More than two inputs* (``Sum``, DenseNet's ``Concat`` of all earlier features): one
@@ -252,11 +246,8 @@ class _Finder:
 
     def data_reads(self, d: Node) -> int:
         """How many of ``d``'s input slots read data (a product of two data tensors is nonlinear)."""
-        return sum(
-            1
-            for (_, _, slot), p in zip(d.sources, d.producers)
-            if p >= 0 and self.nodes[p].role in _FLOW and not (slot >= 0 and opt.meta_slot(d.op_type, slot))
-        )
+        reads = zip(d.sources, d.producers)
+        return sum(p >= 0 and self.nodes[p].role in _FLOW and not opt.meta_slot(d.op_type, slot) for (_, _, slot), p in reads)
 
     def in_norm(self, n: int) -> bool:
         """Whether op ``n`` is a normalization, or part of a normalization layer (a decomposed one)."""
@@ -271,6 +262,11 @@ class _Finder:
         if self.kind(n) in _NONLINEAR_KINDS or opt.is_nonlinear(d.op_type):
             return True
         return opt.is_product(d.op_type) and self.data_reads(d) >= 2
+
+    def nonlinearity(self, n: int) -> str:
+        """Op ``n``'s type, said as a nonlinearity."""
+        op_type = self.nodes[n].op_type
+        return f"{op_type} of two tensors" if opt.is_product(op_type) else op_type
 
     def linear_map(self, chain: list[int]) -> list[str] | None:
         """The learned layers of a shortcut chain that is a linear map of the fork (one conv,
@@ -390,10 +386,13 @@ class _Finder:
     def across_inputs(self, m: str, mp: int, inputs: list[int]) -> Skip | str:
         """Classify a merge whose inputs descend from several graph inputs.
 
-        Its main path comes from one graph input of :meth:`streams` from which at least
-        two of its inputs descend, decided per merge: each such input in turn, the largest
-        first, until one sees a skip on the part of the graph that descends from it (where
-        anything else is a side input: an encoder's memory in a decoder's cross-attention).
+        Its main path comes from a graph input of :meth:`streams` from which at least two
+        of its inputs descend: each such input in turn, the one reaching most of the graph
+        first, until the merge is a skip on the part of the graph that descends from that
+        input alone, where anything else is a side input (a decoder's cross-attention
+        residual: on the decoder's part, the encoder's memory enters through the key and
+        value projections). A mask is never the main input (see :meth:`streams`), so
+        BERT's mask add merges different inputs and is no skip.
         """
         colors = self.colors()
         cols = [colors[u] for u in inputs]
@@ -409,13 +408,8 @@ class _Finder:
             first = first or result
         if first is not None:
             return first
-        names: list[str] = []
-        for c in cols:
-            for bit in range(len(self.g.inputs)):
-                if c >> bit & 1:
-                    nm = self.layer(bit)  # graph input `bit` is data-flow node `bit`
-                    if nm not in names:
-                        names.append(nm)
+        # graph input `bit` is data-flow node `bit`
+        names = dict.fromkeys(self.layer(bit) for c in cols for bit in range(len(self.g.inputs)) if c >> bit & 1)
         return f"its inputs come from different graph inputs ({', '.join(names)}), not a skip"
 
     def constant_reason(self, m: str, other: list[NodeRole | None]) -> str:
@@ -423,6 +417,8 @@ class _Finder:
             return "one input is computed from tensor shapes only (an attention mask or position ids), not a skip"
         if NodeRole.PARAM in other:
             return "one input is computed from parameters only (a positional embedding or learned token), not a skip"
+        if self.reads_table(self.g.by_id[m]):
+            return "one input is a constant table (rotary cos/sin, a mask or a position bias), not a skip"
         layer_kind = self.kind_of_layer(m)
         if layer_kind in _BIASED:
             return "one input is an initializer: a bias add, not a skip"
@@ -502,7 +498,7 @@ class _Finder:
             return f"the path from {fork} applies {what} and holds no learned layer: {fork}'s tensor does not arrive unchanged, not a skip"
         firsts = [next((n for n in site.body_of([i], ()) if self.nonlinear(n)), None) for i in inputs]
         if all(n is not None for n in firsts):
-            what = " and ".join(dict.fromkeys(self.nodes[n].op_type for n in firsts if n is not None))
+            what = " and ".join(dict.fromkeys(self.nonlinearity(n) for n in firsts if n is not None))
             return (
                 f"parallel branches from {fork} that each hold a nonlinearity ({what}): "
                 "neither is a shortcut, not a skip"
@@ -559,7 +555,7 @@ class _Site:
         self.merge = finder.layer(mp)
         self.elementwise = (
             f"no learned layer between {self.fork} and the merge: an elementwise function of {self.fork} "
-            "(an activation such as GELU or SiLU), not a skip"
+            "(an activation such as GELU or SiLU, a rotary embedding), not a skip"
         )
 
     def body_of(self, rest: list[_Input], exclude: Iterable[int]) -> list[int]:

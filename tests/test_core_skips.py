@@ -296,14 +296,14 @@ def test_inception_concat_of_parallel_branches_is_rejected():
             "h = Relu(x)  y = Add(h, r)  r = Relu(h)",
             (
                 "Add at y: no learned layer between stem and the merge: an elementwise function of stem (an activation "
-                "such as GELU or SiLU), not a skip"
+                "such as GELU or SiLU, a rotary embedding), not a skip"
             ),
         ),
         (
             "h = Relu(x)  t = Tanh(h)  u = Add(t, one)  v = Mul(h, half)  y = Mul(v, u)",
             (
                 "Mul at y: no learned layer between stem and the merge: an elementwise function of stem (an activation "
-                "such as GELU or SiLU), not a skip"
+                "such as GELU or SiLU, a rotary embedding), not a skip"
             ),
         ),
         (
@@ -438,7 +438,7 @@ def test_sum_of_parallel_branches_that_both_hold_a_nonlinearity_is_not_a_skip():
     assert (s.kind, s.fork, s.merge, s.shortcut) == (SkipKind.IDENTITY, "stem", "residual", ())
     assert {"mlp.fc1", "mlp.fc2", "attn.q", "attn.out", "parallel"} <= set(s.body)
     assert reasons(a) == [
-        "Add at parallel: parallel branches from stem that each hold a nonlinearity (Gelu and MatMul): "
+        "Add at parallel: parallel branches from stem that each hold a nonlinearity (Gelu and MatMul of two tensors): "
         "neither is a shortcut, not a skip"
     ]
 
@@ -456,7 +456,7 @@ def test_a_multiply_by_a_constant_table_is_not_a_learned_layer():
     assert a.skips == []
     assert reasons(a)[-1] == (
         "Concat at cat: no learned layer between stem and the merge: an elementwise function of stem "
-        "(an activation such as GELU or SiLU), not a skip"
+        "(an activation such as GELU or SiLU, a rotary embedding), not a skip"
     )
 
 
