@@ -568,3 +568,26 @@ def test_cross_attention_residuals_of_every_decoder_layer_are_skips_of_the_decod
     cross = next(s for s in a.skips if s.merge == "decoder.layer1/cross_residual")
     assert "Wk1" not in " ".join(cross.body) and len(a.skips) == 3 + 4
     assert a.rejections == []
+
+
+def test_a_mask_that_reaches_more_of_the_graph_than_the_tokens_is_still_not_the_main_input():
+    # DeBERTa: embeddings * mask, and every attention adds the mask to its scores; the mask
+    # reaches every op the tokens reach and more, but it has no learned layer of its own
+    ns = {"e": ("embed", "Embedding"), "h": ("embed/mul", "E/Mul"), "m": ("mask", "ReLU")}
+    ns.update({f"o{i}": (f"l{i}/out", "L/Linear") for i in range(2)})
+    ns.update({f"y{i}": (f"l{i}/residual", "L/Add") for i in range(2)})
+    layers = " ".join(
+        f"s{i} = MatMul({x}, Ws{i})  t{i} = Add(s{i}, m)  p{i} = Softmax(t{i})  o{i} = MatMul(p{i}, Wo{i})  y{i} = Add({x}, o{i})"
+        for i, x in enumerate(("h", "y0"))
+    )
+    a = analyse(
+        f"e = MatMul(ids, We)  mc = Relu(attention_mask)  m = Relu(mc)  h = Mul(e, m)  {layers}  y = Identity(y1)",
+        inputs="float[4,8] ids, float[4,8] attention_mask",
+        outputs="float[4,8] y",
+        ns=ns,
+        weights="float[8,8] We, float[8,8] Ws0, float[8,8] Wo0, float[8,8] Ws1, float[8,8] Wo1",
+    )
+    assert [(s.kind, s.fork, s.merge) for s in a.skips] == [
+        (SkipKind.IDENTITY, "mul", "l0/residual"),
+        (SkipKind.IDENTITY, "l0/residual", "l1/residual"),
+    ]
