@@ -93,6 +93,17 @@ GATE_MERGES: frozenset[str] = frozenset({"Mul"})
 #: ops whose output can gate a tensor (the end of a squeeze-excitation branch)
 GATE_OPS: frozenset[str] = frozenset({"Sigmoid", "HardSigmoid", "Softmax"})
 
+#: elementwise ops that are nonlinear in their data input: an activation written out (GELU's
+#: Erf, softplus' Exp and Log, a norm's Sqrt outside a norm layer), rounding, clipping
+NONLINEAR_OPS: frozenset[str] = frozenset(
+    "Exp Log Erf Sqrt Pow Reciprocal Sin Cos Tan Tanh Sinh Cosh Asin Acos Atan Abs Clip Max Min Sign "
+    "Floor Ceil Round Mod".split()
+)
+#: products: nonlinear when both factors are data (attention's scores, a gated unit)
+PRODUCT_OPS: frozenset[str] = frozenset({"Mul", "MatMul", "Div", "Einsum"})
+#: elementwise ops that are affine in one data input when the others are constants or parameters
+AFFINE_OPS: frozenset[str] = frozenset({"Add", "Sub", "Mul", "Div", "Neg"})
+
 #: ops that only move data between layouts, or do nothing at inference time
 LAYOUT_OPS: frozenset[str] = frozenset({"Transpose", "Identity", "Cast", "CastLike", "Dropout"})
 
@@ -118,6 +129,21 @@ def is_gate_op(op_type: str) -> bool:
 def is_softmax(name: str | None) -> bool:
     """Whether an op type or a framework class is a softmax."""
     return name == "Softmax"
+
+
+def is_nonlinear(op_type: str) -> bool:
+    """Whether ``op_type`` is nonlinear in its one data input: an activation or :data:`NONLINEAR_OPS`."""
+    return op_type in NONLINEAR_OPS or OP_KINDS.get(op_type) is LayerKind.ACTIVATION
+
+
+def is_product(op_type: str) -> bool:
+    """Whether ``op_type`` multiplies or divides its inputs (nonlinear when two of them are data)."""
+    return op_type in PRODUCT_OPS
+
+
+def is_affine(op_type: str) -> bool:
+    """Whether ``op_type`` is affine in a data input whose partners are constants (a bias, a scale)."""
+    return op_type in AFFINE_OPS
 
 
 def is_layout_op(op_type: str) -> bool:

@@ -11,25 +11,32 @@ one pass over its topologically numbered nodes (:mod:`~modelmap.core.dataflow`).
 kind                  merge    shortcut
 ====================  =======  ==================================================================
 ``identity``          Add/Sum  *t* unchanged (reshape, dropout, identity, a parameter-free pool)
-``projection``        Add/Sum  a chain with learned layers, fewer than the body's
+``projection``        Add/Sum  a linear map of *t*: one conv, linear or elementwise learned scale,
+                               with norms, pools, reshapes, no nonlinearity; fewer learned
+                               layers than the body (ResNet's 1x1 conv + BN, Mamba's ``x * D``)
 ``concat``            Concat   *t* unchanged (reshape, identity, dropout)
 ``gate``              Mul      *t* unchanged, times a learned branch ending in sigmoid/softmax
 ====================  =======  ==================================================================
+
+What counts as learned and as nonlinear:
+
+- *Learned layers* are conv, linear, norm, embedding, attention and recurrent ops, and ops
+  reading a parameter that varies along one axis at most (a bias, a per-channel scale).
+  A parameter over two or more axes read by an elementwise op is a constant table (rotary
+  cos/sin, masks, ALiBi or relative-position biases; constant folding makes them
+  initializers like any weight): reading one makes no layer learned.
+- *Nonlinearities* are activations, nonlinear elementwise ops (GELU's ``Erf``, ``Exp``),
+  products of two data tensors (attention scores), attention and recurrent ops; ops of a
+  normalization layer are not counted. An Add/Sum whose branches all hold one (Falcon's
+  ``mlp + attn``) sums parallel branches: no skip.
 
 How it stays near-linear and where plain dominators break:
 
 - *Several graph inputs.* A virtual source feeds every graph input; one
   :func:`~.dataflow.immediate_dominators` pass then covers the whole graph. A merge whose
-  immediate dominator is the virtual source mixes data from several inputs. Its *main*
-  graph input is, of those it descends from, the one from which the most of the graph
-  descends (a decoder's target rather than its memory, BERT's tokens rather than its
-  attention mask). If at least two of the merge's inputs descend from the main input (a
-  decoder's cross-attention residual: the stream and the attention output both come from
-  the target, the attention also reads the encoder's memory), the merge is re-examined on
-  the part of the graph reachable from the main input alone, where anything else is a
-  side input. Otherwise (BERT's mask add: scores and mask share only the mask input) it
-  merges different inputs and is no skip. The per-input dominator trees are computed
-  lazily, at most once per graph input.
+  immediate dominator is the virtual source mixes data from several inputs; which one its
+  main path comes from is decided per merge (:meth:`_Finder.across_inputs`), on the part
+  of the graph that descends from that input alone, computed lazily once per input.
 - *The fork tensor as one input* (DenseNet, U-Net, every residual): the fork is the
   producer of that input and the shortcut chain is empty.
 - *More than two inputs* (``Sum``, DenseNet's ``Concat`` of all earlier features): one
@@ -38,8 +45,8 @@ How it stays near-linear and where plain dominators break:
   region between fork and merge, found by walking back from the merge's body inputs until
   the fork. Every node met is dominated by the fork, so the walks stay inside one block;
   their total cost is the sum of the blocks' sizes, not the graph's size per merge.
-- *Parallel branches* (Inception): every input passes through learned layers and none is
-  the fork tensor itself, so nothing is a shortcut.
+- *Parallel branches* (Inception, Falcon): no input is the fork tensor itself or a linear
+  map of it, so nothing is a shortcut.
 
 Every merge that is not a skip gets a :class:`Rejection` with one sentence saying why.
 """
@@ -65,6 +72,10 @@ _OFF_FLOW = {
     NodeRole.CONST: "computes a constant, not data flow",
     NodeRole.PARAM: "combines parameters only, no data input",
 }
+#: op kinds that are nonlinear as a whole
+_NONLINEAR_KINDS = (LayerKind.ACTIVATION, LayerKind.ATTENTION, LayerKind.RECURRENT)
+#: op kinds that are one learned linear map (on a projection shortcut)
+_LINEAR_MAPS = (LayerKind.CONV, LayerKind.LINEAR)
 #: layer kinds whose merges with a constant are bias adds
 _BIASED = (LayerKind.LINEAR, LayerKind.CONV, LayerKind.EMBEDDING)
 
@@ -125,6 +136,8 @@ class _Finder:
         self._colors: list[int] | None = None
         self._color_size: list[int] | None = None
         self._color_idom: dict[int, tuple[dict[int, int], set[int]]] = {}
+        self._streams: list[int] | None = None
+        self._learned: list[bool | None] = [None] * len(g.nodes)
 
     # -- naming ------------------------------------------------------------------
     def layer(self, n: int) -> str:
@@ -179,18 +192,97 @@ class _Finder:
             self._color_idom[bit] = immediate_dominators(self.pred, keep, root=bit), set(keep)
         return self._color_idom[bit]
 
+    def streams(self) -> list[int]:
+        """The graph inputs a merge's main path can come from, the largest first.
+
+        An input with no learned layer of its own (every op that descends from it alone is
+        unlearned: an attention mask, position ids) is a side input; it can never be the
+        main one, unless no input has a learned layer of its own.
+        """
+        if self._streams is None:
+            n_inputs = len(self.g.inputs)
+            own = [False] * n_inputs
+            for n, c in enumerate(self.colors()):
+                if n >= n_inputs and c and not c & (c - 1) and self.learned(n):
+                    own[c.bit_length() - 1] = True
+            main = [b for b in range(n_inputs) if own[b]] or list(range(n_inputs))
+            self._streams = sorted(main, key=lambda b: (-self.color_size(b), b))
+        return self._streams
+
     # -- op properties ---------------------------------------------------------------
     def kind(self, n: int) -> LayerKind:
         return _op_kind(self.nodes[n])
 
     def learned(self, n: int) -> bool:
+        """Whether op ``n`` is a learned layer: a conv, linear, norm, embedding, attention or
+        recurrent op, or one that reads a parameter varying along one axis at most (a bias,
+        a per-channel scale). A parameter over two or more axes read by an elementwise op is
+        a constant table (rotary cos/sin, a mask, an ALiBi or relative-position bias), however
+        it was computed: reading it makes no layer learned."""
+        v = self._learned[n]
+        if v is None:
+            d = self.nodes[n]
+            if not d.is_op:
+                v = False
+            elif _op_kind(d) in opt.LEARNED_KINDS:
+                v = True
+            else:
+                v = bool(d.params or d.reads_params) and not self.reads_table(d)
+            self._learned[n] = v
+        return v
+
+    def reads_table(self, d: Node) -> bool:
+        """Whether ``d`` reads a parameter with two or more axes longer than 1 (see :meth:`learned`)."""
+        for (_, tensor, slot), p in zip(d.sources, d.producers):
+            if slot >= 0 and opt.meta_slot(d.op_type, slot):
+                continue
+            info = self.g.initializers.get(tensor) if p < 0 else None
+            if (info is not None and info.is_param) or (p >= 0 and self.nodes[p].role is NodeRole.PARAM):
+                t = self.g.tensors.get(tensor)
+                shape = t.shape if t is not None else None
+                if shape is not None and sum(1 for dim in shape if dim != 1) >= 2:
+                    return True
+        return False
+
+    def data_reads(self, d: Node) -> int:
+        """How many of ``d``'s input slots read data (a product of two data tensors is nonlinear)."""
+        reads = zip(d.sources, d.producers)
+        return sum(p >= 0 and self.nodes[p].role in _FLOW and not opt.meta_slot(d.op_type, slot) for (_, _, slot), p in reads)
+
+    def in_norm(self, n: int) -> bool:
+        """Whether op ``n`` is a normalization, or part of a normalization layer (a decomposed one)."""
+        return self.kind(n) is LayerKind.NORM or self.kind_of_layer(self.nodes[n].id) is LayerKind.NORM
+
+    def nonlinear(self, n: int) -> bool:
+        """Whether op ``n`` is a nonlinearity: an activation, a nonlinear elementwise op or a
+        product of two data tensors, outside normalization layers; attention and recurrent ops."""
         d = self.nodes[n]
-        if not d.is_op:
+        if not d.is_op or self.in_norm(n):
             return False
-        if d.params or d.reads_params:
+        if self.kind(n) in _NONLINEAR_KINDS or opt.is_nonlinear(d.op_type):
             return True
-        k = opt.op_kind(d.op_type)
-        return k in opt.LEARNED_KINDS
+        return opt.is_product(d.op_type) and self.data_reads(d) >= 2
+
+    def nonlinearity(self, n: int) -> str:
+        """Op ``n``'s type, said as a nonlinearity."""
+        op_type = self.nodes[n].op_type
+        return f"{op_type} of two tensors" if opt.is_product(op_type) else op_type
+
+    def linear_map(self, chain: list[int]) -> list[str] | None:
+        """The learned layers of a shortcut chain that is a linear map of the fork (one conv,
+        linear or learned elementwise scale, with normalizations, pools and reshapes, no
+        nonlinearity), else None."""
+        maps: list[str] = []
+        for n in chain:
+            d = self.nodes[n]
+            kind = self.kind(n)
+            if self.in_norm(n) or (kind in opt.IDENTITY_SHORTCUT_KINDS and not self.learned(n)):
+                continue
+            if kind not in _LINEAR_MAPS and not (opt.is_affine(d.op_type) and self.data_reads(d) == 1):
+                return None
+            if self.learned(n) and self.layer(n) not in maps:
+                maps.append(self.layer(n))
+        return maps if len(maps) <= 1 else None
 
     def passes(self, n: int, kinds: frozenset[LayerKind]) -> bool:
         return not self.learned(n) and self.kind(n) in kinds
@@ -285,42 +377,48 @@ class _Finder:
 
         mp = d.number
         inputs = [p for p, _ in data]
-        allowed: set[int] | None = None
         f = self.idom()[mp]  # every data-flow node is reachable from the source
-        if f == SOURCE:
-            colors = self.colors()
-            cols = [colors[u] for u in inputs]
-            # the merge's main graph input: of those it descends from, the one reaching the
-            # most of the graph (a decoder's target, not its memory; the tokens, not the mask)
-            mine = colors[mp]
-            main = max(
-                (bit for bit in range(len(self.g.inputs)) if mine >> bit & 1),
-                key=lambda bit: (self.color_size(bit), -bit),
-                default=-1,
-            )
-            best_bit = main if main >= 0 and sum(1 for c in cols if c >> main & 1) >= 2 else -1
-            if best_bit < 0:
-                names = []
-                for c in cols:
-                    for bit in range(len(self.g.inputs)):
-                        if c >> bit & 1:
-                            nm = self.layer(bit)  # graph input `bit` is data-flow node `bit`
-                            if nm not in names:
-                                names.append(nm)
-                return f"its inputs come from different graph inputs ({', '.join(names)}), not a skip"
-            idom_b, allowed = self.color_idom(best_bit)
-            inputs = [u for u, c in zip(inputs, cols) if c >> best_bit & 1]
-            f = idom_b.get(mp, best_bit)
-        result = self.classify(m, mp, f, inputs, allowed)
+        result = self.across_inputs(m, mp, inputs) if f == SOURCE else self.classify(m, mp, f, inputs, None)
         if isinstance(result, str) and self.kind_of_layer(m) is LayerKind.NORM:
             return "arithmetic inside a normalization layer (its scale and shift), not a skip"
         return result
+
+    def across_inputs(self, m: str, mp: int, inputs: list[int]) -> Skip | str:
+        """Classify a merge whose inputs descend from several graph inputs.
+
+        Its main path comes from a graph input of :meth:`streams` from which at least two
+        of its inputs descend: each such input in turn, the one reaching most of the graph
+        first, until the merge is a skip on the part of the graph that descends from that
+        input alone, where anything else is a side input (a decoder's cross-attention
+        residual: on the decoder's part, the encoder's memory enters through the key and
+        value projections). A mask is never the main input (see :meth:`streams`), so
+        BERT's mask add merges different inputs and is no skip.
+        """
+        colors = self.colors()
+        cols = [colors[u] for u in inputs]
+        first: str | None = None
+        for bit in self.streams():
+            if sum(1 for c in cols if c >> bit & 1) < 2:
+                continue
+            idom_b, allowed = self.color_idom(bit)
+            mine = [u for u, c in zip(inputs, cols) if c >> bit & 1]
+            result = self.classify(m, mp, idom_b.get(mp, bit), mine, allowed)
+            if isinstance(result, Skip):
+                return result
+            first = first or result
+        if first is not None:
+            return first
+        # graph input `bit` is data-flow node `bit`
+        names = dict.fromkeys(self.layer(bit) for c in cols for bit in range(len(self.g.inputs)) if c >> bit & 1)
+        return f"its inputs come from different graph inputs ({', '.join(names)}), not a skip"
 
     def constant_reason(self, m: str, other: list[NodeRole | None]) -> str:
         if NodeRole.SHAPE in other:
             return "one input is computed from tensor shapes only (an attention mask or position ids), not a skip"
         if NodeRole.PARAM in other:
             return "one input is computed from parameters only (a positional embedding or learned token), not a skip"
+        if self.reads_table(self.g.by_id[m]):
+            return "one input is a constant table (rotary cos/sin, a mask or a position bias), not a skip"
         layer_kind = self.kind_of_layer(m)
         if layer_kind in _BIASED:
             return "one input is an initializer: a bias add, not a skip"
@@ -366,31 +464,53 @@ class _Finder:
         return Skip(kind, site.merge, site.fork, site.names(body), site.names(reversed(sc.chain)), op=m)
 
     def add_shortcut(self, site: _Site) -> _Found | str:
-        """An Add/Sum: an identity shortcut if an input arrives unchanged, else a projection
-        with fewer learned layers than the body."""
-        fork, inputs = site.fork, site.inputs
+        """An Add/Sum: an identity shortcut if an input arrives unchanged, else a projection:
+        a linear map of the fork with fewer learned layers than the body."""
+        inputs = site.inputs
         ok = [i for i in inputs if i.reached and all(self.passes(n, opt.IDENTITY_SHORTCUT_KINDS) for n in i.chain)]
         if ok:
             sc = min(ok, key=lambda i: len(i.chain))
             return SkipKind.IDENTITY, sc, site.body_beside(sc), site.elementwise
-        reached = [i for i in inputs if i.reached]
-        if not reached:
-            if not self.learned_layers(site.body_of(inputs, ())):
-                return site.elementwise
-            return f"no input is {fork}'s tensor or a short path from it: parallel branches, not a skip"
-        sc = min(reached, key=lambda i: (len(self.learned_layers(i.chain)), len(i.chain)))
-        k_sc = len(self.learned_layers(sc.chain))
-        if k_sc == 0:
-            what = ", ".join(dict.fromkeys(self.nodes[n].op_type for n in reversed(sc.chain)))
-            return f"the path from {fork} applies {what} and holds no learned layer: {fork}'s tensor does not arrive unchanged, not a skip"
+        maps = [i for i in inputs if i.reached and self.linear_map(i.chain)]
+        if not maps or any(i.reached and not self.learned_layers(i.chain) for i in inputs):
+            return self.no_shortcut(site)
+        sc = min(maps, key=lambda i: (len(self.learned_layers(i.chain)), len(i.chain)))
+        k_sc = len(self.learned_layers(sc.chain))  # its norms included, like the body's
         body = site.body_beside(sc)
         k_body = len(self.learned_layers(body))
         if k_sc >= k_body:
             return (
-                f"parallel branches from {fork} with {k_sc} and {k_body} learned layers: "
+                f"parallel branches from {site.fork} with {k_sc} and {k_body} learned layers: "
                 "neither is a shortcut, not a skip"
             )
         return SkipKind.PROJECTION, sc, body, site.elementwise
+
+    def no_shortcut(self, site: _Site) -> str:
+        """Why an Add/Sum none of whose inputs is the fork's tensor or a linear map of it is no skip."""
+        fork, inputs = site.fork, site.inputs
+        if not self.learned_layers(site.body_of(inputs, ())):
+            return site.elementwise
+        reached = [i for i in inputs if i.reached]
+        plain = [i for i in reached if not self.learned_layers(i.chain)]
+        if plain:
+            sc = min(plain, key=lambda i: len(i.chain))
+            what = ", ".join(dict.fromkeys(self.nodes[n].op_type for n in reversed(sc.chain)))
+            return f"the path from {fork} applies {what} and holds no learned layer: {fork}'s tensor does not arrive unchanged, not a skip"
+        firsts = [next((n for n in site.body_of([i], ()) if self.nonlinear(n)), None) for i in inputs]
+        if all(n is not None for n in firsts):
+            what = " and ".join(dict.fromkeys(self.nonlinearity(n) for n in firsts if n is not None))
+            return (
+                f"parallel branches from {fork} that each hold a nonlinearity ({what}): "
+                "neither is a shortcut, not a skip"
+            )
+        if reached:
+            sc = min(reached, key=lambda i: (len(self.learned_layers(i.chain)), len(i.chain)))
+            layers = ", ".join(self.learned_layers(reversed(sc.chain)))
+            return (
+                f"the path from {fork} through {layers} is not a linear map (one conv, linear or learned scale, "
+                "with norm, pool or reshape): no input is a shortcut, not a skip"
+            )
+        return f"no input is {fork}'s tensor or a short path from it: parallel branches, not a skip"
 
     def unchanged_shortcut(self, site: _Site, concat: bool) -> _Found | str:
         """A Concat (``concat``) or a Mul: one input must be the fork's tensor unchanged; a
@@ -435,7 +555,7 @@ class _Site:
         self.merge = finder.layer(mp)
         self.elementwise = (
             f"no learned layer between {self.fork} and the merge: an elementwise function of {self.fork} "
-            "(an activation such as GELU or SiLU), not a skip"
+            "(an activation such as GELU or SiLU, a rotary embedding), not a skip"
         )
 
     def body_of(self, rest: list[_Input], exclude: Iterable[int]) -> list[int]:

@@ -296,14 +296,14 @@ def test_inception_concat_of_parallel_branches_is_rejected():
             "h = Relu(x)  y = Add(h, r)  r = Relu(h)",
             (
                 "Add at y: no learned layer between stem and the merge: an elementwise function of stem (an activation "
-                "such as GELU or SiLU), not a skip"
+                "such as GELU or SiLU, a rotary embedding), not a skip"
             ),
         ),
         (
             "h = Relu(x)  t = Tanh(h)  u = Add(t, one)  v = Mul(h, half)  y = Mul(v, u)",
             (
                 "Mul at y: no learned layer between stem and the merge: an elementwise function of stem (an activation "
-                "such as GELU or SiLU), not a skip"
+                "such as GELU or SiLU, a rotary embedding), not a skip"
             ),
         ),
         (
@@ -404,4 +404,190 @@ def test_layer_norm_decomposition_is_explained_as_normalization():
         "Add at ln: one input is an initializer: the affine part of a normalization layer, not a skip",
         "Mul at ln: one input is an initializer: the affine part of a normalization layer, not a skip",
         "Mul at ln: arithmetic inside a normalization layer (its scale and shift), not a skip",
+    ]
+
+
+# --------------------------------------------------------------------------- the tightened definition
+ATTN = "kt = Transpose <perm = [1, 0]> (k)  sc = MatMul(q, kt)  p = Softmax(sc)  c = MatMul(p, v)"
+
+
+def test_sum_of_parallel_branches_that_both_hold_a_nonlinearity_is_not_a_skip():
+    # Falcon's new decoder layer: mlp(ln_mlp(h)) + attn(ln_attn(h)), then + h
+    ns = {
+        "h": ("stem", "ReLU"),
+        "m1": ("layer/mlp.fc1", "L/Linear"),
+        "g": ("layer/mlp.act", "L/GELU"),
+        "m2": ("layer/mlp.fc2", "L/Linear"),
+        "q": ("layer/attn.q", "L/Linear"),
+        "k": ("layer/attn.k", "L/Linear"),
+        "v": ("layer/attn.v", "L/Linear"),
+        "o": ("layer/attn.out", "L/Linear"),
+        "s": ("layer/parallel", "L/Add"),
+        "y": ("layer/residual", "L/Add"),
+    }
+    a = analyse(
+        f"""h = Relu(x)  m1 = MatMul(h, W1)  g = Gelu(m1)  m2 = MatMul(g, W2)
+            q = MatMul(h, Wq)  k = MatMul(h, Wk)  v = MatMul(h, Wv)  {ATTN}  o = MatMul(c, Wo)
+            s = Add(m2, o)  y = Add(s, h)""",
+        inputs="float[4,8] x",
+        outputs="float[4,8] y",
+        ns=ns,
+        weights="float[8,8] W1, float[8,8] W2, float[8,8] Wq, float[8,8] Wk, float[8,8] Wv, float[8,8] Wo",
+    )
+    s = only_skip(a)
+    assert (s.kind, s.fork, s.merge, s.shortcut) == (SkipKind.IDENTITY, "stem", "residual", ())
+    assert {"mlp.fc1", "mlp.fc2", "attn.q", "attn.out", "parallel"} <= set(s.body)
+    assert reasons(a) == [
+        "Add at parallel: parallel branches from stem that each hold a nonlinearity (Gelu and MatMul of two tensors): "
+        "neither is a shortcut, not a skip"
+    ]
+
+
+ROTARY_NS = {"h": ("stem", "ReLU"), "r": ("attn/rotary", "A/Mul"), "y": ("attn/cat", "A/Concat")}
+ROTARY = """h = Relu(x)  a = Slice(h, zero, four, one)  b = Slice(h, four, eight, one)
+            r = Mul(a, T)  y = Concat <axis = 1> (r, b)"""
+ROTARY_WEIGHTS = "int64[1] zero = {0}, int64[1] four = {4}, int64[1] eight = {8}, int64[1] one = {1}"
+
+
+def test_a_multiply_by_a_constant_table_is_not_a_learned_layer():
+    # Phi's partial rotary: cat(rotate(q[..., :r]) * cos, q[..., r:]); cos is a table over (position, dim)
+    a = analyse(ROTARY, inputs="float[4,8] x", outputs="float[4,8] y", ns=ROTARY_NS,
+                weights=f"float[4,4] T, {ROTARY_WEIGHTS}")
+    assert a.skips == []
+    assert reasons(a)[-1] == (
+        "Concat at cat: no learned layer between stem and the merge: an elementwise function of stem "
+        "(an activation such as GELU or SiLU, a rotary embedding), not a skip"
+    )
+
+
+def test_a_per_channel_scale_is_a_learned_layer():
+    # the same graph with a learned scale over one axis: the scaled half is a learned body
+    a = analyse(ROTARY, inputs="float[4,8] x", outputs="float[4,8] y", ns=ROTARY_NS,
+                weights=f"float[4] T, {ROTARY_WEIGHTS}")
+    s = only_skip(a)
+    assert (s.kind, s.fork, s.merge, s.body) == (SkipKind.CONCAT, "stem", "cat", ("slice", "rotary"))
+
+
+MAMBA_NS = {
+    "h": ("mixer/conv", "M/Conv1d"),
+    "p": ("mixer/x_proj", "M/Linear"),
+    "sp": ("mixer/softplus", "M/Softplus"),
+    "dt": ("mixer/dt_proj", "M/Linear"),
+    "e": ("mixer/exp", "M/Exp"),
+    "u": ("mixer/scan", "M/Mul"),
+    "sd": ("mixer/skip_scale", "M/Mul"),
+    "y": ("mixer/out", "M/Add"),
+}
+MAMBA = """h = Relu(x)  p = MatMul(h, Wx)  sp = Softplus(p)  dt = MatMul(sp, Wd)  e = Exp(dt)  u = Mul(e, h)
+           sd = Mul(h, D)  y = Add(u, sd)"""
+
+
+def test_an_elementwise_learned_scale_of_the_fork_is_a_projection_shortcut():
+    # Mamba's slow_forward: scan_output + hidden_states * D
+    a = analyse(MAMBA, inputs="float[4,8] x", outputs="float[4,8] y", ns=MAMBA_NS,
+                weights="float[8,8] Wx, float[8,8] Wd, float[8] D")
+    s = only_skip(a)
+    assert (s.kind, s.fork, s.merge, s.shortcut) == (SkipKind.PROJECTION, "conv", "out", ("skip_scale",))
+    assert s.body == ("x_proj", "softplus", "dt_proj", "exp", "scan")
+
+
+def test_a_scale_by_a_constant_table_is_no_shortcut():
+    a = analyse(MAMBA, inputs="float[4,8] x", outputs="float[4,8] y", ns=MAMBA_NS,
+                weights="float[8,8] Wx, float[8,8] Wd, float[4,8] D")
+    assert a.skips == []
+    assert reasons(a)[-1] == (
+        "Add at out: the path from conv applies Mul and holds no learned layer: conv's tensor does not "
+        "arrive unchanged, not a skip"
+    )
+
+
+@pytest.mark.parametrize(
+    ("shortcut", "expected"),
+    [
+        (  # two linear layers in a row: not "one conv or linear"
+            "s1 = MatMul(h, Ws)  s = MatMul(s1, Wt)",
+            "Add at y: the path from stem through matmul_3, matmul_4 is not a linear map (one conv, linear or learned scale, "
+            "with norm, pool or reshape): no input is a shortcut, not a skip",
+        ),
+        (  # a linear layer and an activation: a branch, not a linear map
+            "s1 = MatMul(h, Ws)  s = Tanh(s1)",
+            "Add at y: parallel branches from stem that each hold a nonlinearity (Relu and Tanh): neither is a "
+            "shortcut, not a skip",
+        ),
+    ],
+    ids=["two-linears", "linear-and-activation"],
+)
+def test_a_shortcut_that_is_not_one_linear_map_is_not_a_projection(shortcut, expected):
+    a = analyse(
+        f"h = Relu(x)  b1 = MatMul(h, W1)  r = Relu(b1)  b2 = MatMul(r, W2)  b3 = MatMul(b2, W3)  {shortcut}  y = Add(b3, s)",
+        inputs="float[4,8] x",
+        outputs="float[4,8] y",
+        ns={"h": ("stem", "ReLU"), "y": ("y", "Add")},
+        weights="float[8,8] W1, float[8,8] W2, float[8,8] W3, float[8,8] Ws, float[8,8] Wt",
+    )
+    assert a.skips == []
+    assert reasons(a) == [expected]
+
+
+def _cross_layer(i: int, d: str) -> str:
+    """One decoder layer: self-attention stand-in, then cross-attention on the memory ``enc``, with residuals."""
+    return f"""s{i} = MatMul({d}, Ws{i})  t{i} = Add({d}, s{i})
+               q{i} = MatMul(t{i}, Wq{i})  k{i} = MatMul(enc, Wk{i})  v{i} = MatMul(enc, Wv{i})
+               kt{i} = Transpose <perm = [1, 0]> (k{i})  sc{i} = MatMul(q{i}, kt{i})  p{i} = Softmax(sc{i})
+               c{i} = MatMul(p{i}, v{i})  o{i} = MatMul(c{i}, Wo{i})  u{i} = Add(t{i}, o{i})"""
+
+
+def test_cross_attention_residuals_of_every_decoder_layer_are_skips_of_the_decoder():
+    # The encoder reaches more of the graph than the decoder's input; from the second layer on, both
+    # inputs of the cross-attention residual descend from both graph inputs. Which graph input the
+    # merge's main path comes from is decided per merge: the decoder's.
+    encoder = " ".join(f"e{i} = MatMul(h{i}, We{i})  h{i + 1} = Add(h{i}, e{i})" for i in range(3))
+    ns = {"d": ("decoder.embed", "ReLU"), "h0": ("encoder.embed", "ReLU")}
+    ns.update({f"t{i}": (f"decoder.layer{i}/self_residual", "L/Add") for i in range(2)})
+    ns.update({f"u{i}": (f"decoder.layer{i}/cross_residual", "L/Add") for i in range(2)})
+    weights = ", ".join(
+        [f"float[8,8] We{i}" for i in range(3)]
+        + [f"float[8,8] W{w}{i}" for i in range(2) for w in ("s", "q", "k", "v", "o")]
+    )
+    a = analyse(
+        f"h0 = Relu(src)  {encoder}  enc = Relu(h3)  d = Relu(tgt)  {_cross_layer(0, 'd')}  {_cross_layer(1, 'u0')}"
+        "  y = Identity(u1)",
+        inputs="float[4,8] src, float[4,8] tgt",
+        outputs="float[4,8] y",
+        ns=ns,
+        weights=weights,
+    )
+    assert all(s.kind is SkipKind.IDENTITY for s in a.skips)
+    decoder = [(s.fork, s.merge) for s in a.skips if s.merge.startswith("decoder")]
+    assert decoder == [
+        ("decoder.embed", "decoder.layer0/self_residual"),
+        ("decoder.layer0/self_residual", "decoder.layer0/cross_residual"),
+        ("decoder.layer0/cross_residual", "decoder.layer1/self_residual"),
+        ("decoder.layer1/self_residual", "decoder.layer1/cross_residual"),
+    ]
+    cross = next(s for s in a.skips if s.merge == "decoder.layer1/cross_residual")
+    assert "Wk1" not in " ".join(cross.body) and len(a.skips) == 3 + 4
+    assert a.rejections == []
+
+
+def test_a_mask_that_reaches_more_of_the_graph_than_the_tokens_is_still_not_the_main_input():
+    # DeBERTa: embeddings * mask, and every attention adds the mask to its scores; the mask
+    # reaches every op the tokens reach and more, but it has no learned layer of its own
+    ns = {"e": ("embed", "Embedding"), "h": ("embed/mul", "E/Mul"), "m": ("mask", "ReLU")}
+    ns.update({f"o{i}": (f"l{i}/out", "L/Linear") for i in range(2)})
+    ns.update({f"y{i}": (f"l{i}/residual", "L/Add") for i in range(2)})
+    layers = " ".join(
+        f"s{i} = MatMul({x}, Ws{i})  t{i} = Add(s{i}, m)  p{i} = Softmax(t{i})  o{i} = MatMul(p{i}, Wo{i})  y{i} = Add({x}, o{i})"
+        for i, x in enumerate(("h", "y0"))
+    )
+    a = analyse(
+        f"e = MatMul(ids, We)  mc = Relu(attention_mask)  m = Relu(mc)  h = Mul(e, m)  {layers}  y = Identity(y1)",
+        inputs="float[4,8] ids, float[4,8] attention_mask",
+        outputs="float[4,8] y",
+        ns=ns,
+        weights="float[8,8] We, float[8,8] Ws0, float[8,8] Wo0, float[8,8] Ws1, float[8,8] Wo1",
+    )
+    assert [(s.kind, s.fork, s.merge) for s in a.skips] == [
+        (SkipKind.IDENTITY, "mul", "l0/residual"),
+        (SkipKind.IDENTITY, "l0/residual", "l1/residual"),
     ]

@@ -150,3 +150,16 @@ def test_grouped_mm_translation_matches_the_fallback_with_empty_groups_and_tail_
         expected = model(x, offs).numpy()
     assert not expected[7:].any()
     assert_close([expected], onnx_outputs(proto, {"x": x, "offs": offs}))
+
+
+# ----------------------------------------------------------------------------- skips as the source has them
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_skip_connections_equal_those_read_from_the_modeling_source(converted: Any, name: str) -> None:
+    """Each kind's count equals the zoo's ``EXPECTED`` (identity, projection, concat, gate), whose
+    reasons cite the modeling source: cross-attention residuals count, parallel-branch sums and
+    partial-rotary concatenations do not."""
+    found = [s.kind.value for s in converted(name).analysis.skips]
+    kinds = ("identity", "projection", "concat", "gate")
+    assert tuple(found.count(k) for k in kinds) == zoo.EXPECTED[name].skips, converted(name).analysis.skips
