@@ -20,9 +20,12 @@ from modelmap._errors import InputError, one_line
 
 from ._base import ConvertOptions, quiet
 from ._torch_scopes import short_class
+from ._torch_weights import fake_mode
 
 
-def record_layers(model: Any, args: tuple, kwargs: dict, options: ConvertOptions) -> list[md.LayerRecord]:
+def record_layers(
+    model: Any, args: tuple, kwargs: dict, options: ConvertOptions, fake: bool = False
+) -> list[md.LayerRecord]:
     """Run the model once with hooks and list the modules whose ``forward`` ran.
 
     The fused fast paths of ``nn.MultiheadAttention`` and the transformer layers are
@@ -37,6 +40,8 @@ def record_layers(model: Any, args: tuple, kwargs: dict, options: ConvertOptions
         Its example inputs.
     options:
         For quiet output.
+    fake:
+        Run under a ``FakeTensorMode`` (a model on the meta device: shapes, no values).
 
     Returns
     -------
@@ -55,7 +60,7 @@ def record_layers(model: Any, args: tuple, kwargs: dict, options: ConvertOptions
     stacks: dict[str, tuple[str, ...]] = {}
     with quiet(options), recording_hooks(model, names, stacks), no_fastpath():
         try:
-            with torch.no_grad():
+            with torch.no_grad(), fake_mode(fake):
                 model(*args, **kwargs)
         except Exception as e:
             reason = one_line(e, 300, first_line=True, typed=True)
