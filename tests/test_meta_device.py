@@ -153,3 +153,21 @@ def test_structure_only_analysis_equals_the_full_one(fixture_cache, seed: str) -
     state = set(made.model.state_dict())
     float_state = {t.name for t in full.model.graph.initializer if t.name in state and t.data_type == onnx.TensorProto.FLOAT}
     assert float_state and set(without_values(structure.model.graph)) == float_state
+
+
+def test_structure_only_on_the_torchscript_route(monkeypatch: pytest.MonkeyPatch) -> None:
+    from fixtures.torch_models import bottleneck_resnet
+
+    from modelmap.converters import ConvertOptions, convert
+    from modelmap.converters import _torch_export
+
+    def fail(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("dynamo switched off by the test")
+
+    monkeypatch.setattr(_torch_export, "export_dynamo", fail)
+    model, example = bottleneck_resnet()
+    full = convert(model, example, ConvertOptions())
+    structure = convert(model, example, ConvertOptions(weights=False))
+    assert analyze_onnx(structure).to_dict() == analyze_onnx(full).to_dict()
+    assert "layer1.0.conv1.weight" in without_values(structure.graph)
+    assert not without_values(full.graph)
