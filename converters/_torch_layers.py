@@ -171,7 +171,8 @@ def layers_from_program(program: Any) -> list[md.LayerRecord]:
     seen: set[tuple[int, int, tuple[int, ...]]] = set()
     for pname in program.graph_signature.parameters:
         tensor = program.state_dict[pname]
-        key = (tensor.untyped_storage().data_ptr(), tensor.storage_offset(), tuple(tensor.shape))
+        storage = id(tensor) if tensor.is_meta else tensor.untyped_storage().data_ptr()  # meta: no storage
+        key = (storage, tensor.storage_offset(), tuple(tensor.shape))
         if key in seen:
             continue  # a tied parameter: counted at its first name
         seen.add(key)

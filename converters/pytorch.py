@@ -120,10 +120,20 @@ def convert_module(model: Any, example_input: Any, options: ConvertOptions) -> A
 
 
 def convert_exported_program(program: Any, options: ConvertOptions) -> Any:
-    """Export, tidy and annotate an ``ExportedProgram`` (the dynamo route only)."""
-    state = set(program.graph_signature.parameters) | set(program.graph_signature.buffers)
+    """Export, tidy and annotate an ``ExportedProgram`` (the dynamo route only).
+
+    Its weights are handled as :func:`convert_module` handles a module's.
+    """
+    params = set(program.graph_signature.parameters)
+    state = params | set(program.graph_signature.buffers)
+    meta = any(t.is_meta for t in program.state_dict.values())
+    if meta and options.weights:
+        raise no_weights_error("the ExportedProgram")
     ir_model = export_program(program, options)
-    proto = tidy(ir_model, set(program.graph_signature.parameters), options, shape_only=None if options.weights else state)
+    shape_only = None if options.weights else state
+    if meta:
+        shape_only = state | stand_in_values(ir_model, params, state - params)
+    proto = tidy(ir_model, params, options, shape_only=shape_only, every_dtype=meta)
     annotate_from_scopes(proto)
     fill_from_neighbours(proto)
     md.set_model_info(proto, "pytorch", ROUTE_DYNAMO, layers_from_program(program))

@@ -171,3 +171,17 @@ def test_structure_only_on_the_torchscript_route(monkeypatch: pytest.MonkeyPatch
     assert analyze_onnx(structure).to_dict() == analyze_onnx(full).to_dict()
     assert "layer1.0.conv1.weight" in without_values(structure.graph)
     assert not without_values(full.graph)
+
+
+def test_exported_program_on_the_meta_device() -> None:
+    from modelmap.converters import ConvertOptions, convert
+
+    dicts = []
+    for device in ("cpu", "meta"):
+        ids = tokens(False)["input_ids"].to(device)
+        program = torch.export.export(gpt2(device), (), {"input_ids": ids}, strict=False)
+        dicts.append(analyze_onnx(convert(program, None, ConvertOptions(weights=False))).to_dict())
+    assert dicts[1] == dicts[0]
+    assert dicts[1]["params"] == sum(p.numel() for p in gpt2("cpu").parameters())  # tied lm_head once
+    with pytest.raises(InputError, match="meta device"):
+        convert(program, None, ConvertOptions())
