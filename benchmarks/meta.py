@@ -4,7 +4,8 @@ Each model is built under ``with torch.device("meta")`` (shapes, no values) and 
 SVG by ``modelmap.draw`` in its own fresh Python process, so peak RSS (ru_maxrss of the
 child) is that run's alone. "draw s" starts once the model object exists; "process s" is
 the whole child (imports, build, draw); "draw cpu s" is the CPU time of the draw, which a
-loaded machine inflates less than wall time. The targets (issue 11): a Llama-3-70B-sized model
+loaded machine inflates less than wall time (Graphviz runs in a child process: not in it);
+"analyze s" / "render s" split the draw into conversion and analysis, and Graphviz. The targets (issue 11): a Llama-3-70B-sized model
 within 2 minutes and 4 GB, with its full parameter count and two identity skips per layer.
 
     .venv/bin/python benchmarks/meta.py                 # every model
@@ -52,17 +53,22 @@ import torch
 import modelmap as mm
 t0, c0 = time.perf_counter(), time.process_time()
 analysis = mm.analyze(model, x)
+ta, ca = time.perf_counter(), time.process_time()
 mm.draw(analysis, {out!r})
 t1, c1 = time.perf_counter(), time.process_time()
 skips = [s.kind.value for s in analysis.skips]
 print(json.dumps({{
     "draw_s": t1 - t0, "draw_cpu_s": c1 - c0, "process_s": t1 - t_start,
+    "analyze_s": ta - t0, "analyze_cpu_s": ca - c0, "render_s": t1 - ta,
     "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     "params": analysis.params, "model_params": sum(p.numel() for p in model.parameters()),
     "identity_skips": skips.count("identity"), "other_skips": len(skips) - skips.count("identity"),
     "layers": layers, "svg_kb": os.path.getsize({out!r}) / 1024,
 }}))
 """
+
+
+KEYS = ("draw_s", "draw_cpu_s", "analyze_s", "analyze_cpu_s", "render_s", "process_s", "peak_mb")
 
 
 def measure(name: str) -> dict[str, float]:
@@ -80,14 +86,18 @@ def main() -> None:
     ap.add_argument("--only", nargs="*", choices=sorted(BUILD), default=sorted(BUILD))
     ap.add_argument("--repeat", type=int, default=1, help="report the median of N runs")
     args = ap.parse_args()
-    print(f"{'model':<14} {'draw s':>7} {'draw cpu s':>11} {'process s':>10} {'peak MB':>8} {'params':>15} {'skips':>12}")
+    print(
+        f"{'model':<14} {'draw s':>7} {'draw cpu s':>11} {'analyze s':>10} {'analyze cpu s':>14} {'render s':>9} "
+        f"{'process s':>10} {'peak MB':>8} {'params':>15} {'skips':>12}"
+    )
     for name in args.only:
         runs = [measure(name) for _ in range(args.repeat)]
-        med = {k: statistics.median(r[k] for r in runs) for k in ("draw_s", "draw_cpu_s", "process_s", "peak_mb")}
+        med = {k: statistics.median(r[k] for r in runs) for k in KEYS}
         r = runs[0]
         ok = r["params"] == r["model_params"] and r["identity_skips"] == 2 * r["layers"] and not r["other_skips"]
         print(
-            f"{name:<14} {med['draw_s']:>7.1f} {med['draw_cpu_s']:>11.1f} {med['process_s']:>10.1f} {med['peak_mb']:>8.0f} "
+            f"{name:<14} {med['draw_s']:>7.1f} {med['draw_cpu_s']:>11.1f} {med['analyze_s']:>10.1f} "
+            f"{med['analyze_cpu_s']:>14.1f} {med['render_s']:>9.1f} {med['process_s']:>10.1f} {med['peak_mb']:>8.0f} "
             f"{r['params']:>15,} {r['identity_skips']:>5} ident. {'ok' if ok else 'WRONG'}",
             flush=True,
         )
