@@ -23,12 +23,16 @@ class ConvertOptions:
     ``input_shape`` is one shape per model input, e.g. ``((1, 3, 224, 224),)``;
     it is used when no example input is given. ``opset`` is the ONNX opset to
     target (the exporter's default when None). ``verbose`` lets the exporters'
-    own output (dynamo progress, TensorFlow logs) through.
+    own output (dynamo progress, TensorFlow logs) through. ``weights``: the ONNX
+    carries the weights' values (a runnable model, weight statistics); when False
+    only their names, types and shapes (structure first: enough for drawings,
+    analyses, tables and comparisons, and much cheaper).
     """
 
     input_shape: tuple[tuple[int, ...], ...] | None = None
     opset: int | None = None
     verbose: bool = False
+    weights: bool = True
 
 
 class Converter(Protocol):

@@ -20,9 +20,12 @@ from modelmap._errors import InputError, one_line
 
 from ._base import ConvertOptions, quiet
 from ._torch_scopes import short_class
+from ._torch_weights import fake_mode
 
 
-def record_layers(model: Any, args: tuple, kwargs: dict, options: ConvertOptions) -> list[md.LayerRecord]:
+def record_layers(
+    model: Any, args: tuple, kwargs: dict, options: ConvertOptions, fake: bool = False
+) -> list[md.LayerRecord]:
     """Run the model once with hooks and list the modules whose ``forward`` ran.
 
     The fused fast paths of ``nn.MultiheadAttention`` and the transformer layers are
@@ -37,6 +40,8 @@ def record_layers(model: Any, args: tuple, kwargs: dict, options: ConvertOptions
         Its example inputs.
     options:
         For quiet output.
+    fake:
+        Run under a ``FakeTensorMode`` (a model on the meta device: shapes, no values).
 
     Returns
     -------
@@ -55,7 +60,7 @@ def record_layers(model: Any, args: tuple, kwargs: dict, options: ConvertOptions
     stacks: dict[str, tuple[str, ...]] = {}
     with quiet(options), recording_hooks(model, names, stacks), no_fastpath():
         try:
-            with torch.no_grad():
+            with torch.no_grad(), fake_mode(fake):
                 model(*args, **kwargs)
         except Exception as e:
             reason = one_line(e, 300, first_line=True, typed=True)
@@ -166,7 +171,8 @@ def layers_from_program(program: Any) -> list[md.LayerRecord]:
     seen: set[tuple[int, int, tuple[int, ...]]] = set()
     for pname in program.graph_signature.parameters:
         tensor = program.state_dict[pname]
-        key = (tensor.untyped_storage().data_ptr(), tensor.storage_offset(), tuple(tensor.shape))
+        storage = id(tensor) if tensor.is_meta else tensor.untyped_storage().data_ptr()  # meta: no storage
+        key = (storage, tensor.storage_offset(), tuple(tensor.shape))
         if key in seen:
             continue  # a tied parameter: counted at its first name
         seen.add(key)

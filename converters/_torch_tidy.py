@@ -12,9 +12,16 @@ from typing import Any
 from modelmap.core import ops
 
 from ._base import ConvertOptions, quiet, step
+from ._torch_weights import clear_values, shape_only_names, strip_values
 
 
-def tidy(ir_model: Any, param_names: set[str], options: ConvertOptions) -> Any:
+def tidy(
+    ir_model: Any,
+    param_names: set[str],
+    options: ConvertOptions,
+    shape_only: set[str] | None = None,
+    every_dtype: bool = False,
+) -> Any:
     """Fold constants and drop what the exporters leave lying around.
 
     Folds constants, but no op that reads a model parameter (else a small embedding
@@ -30,9 +37,15 @@ def tidy(ir_model: Any, param_names: set[str], options: ConvertOptions) -> Any:
     ir_model:
         The exporter's ``onnx_ir`` model; changed in place.
     param_names:
-        Initializer names that are model parameters.
+        Initializer names that are model parameters (never folded).
     options:
         For quiet output and progress.
+    shape_only:
+        Initializer names whose floating-point values are left out, after folding (see
+        :mod:`._torch_weights`): the model's state when ``options.weights`` is False.
+    every_dtype:
+        Leave out the values of ``shape_only`` initializers of every type, not only
+        floating-point ones (they are made up: a model on the meta device).
 
     Returns
     -------
@@ -49,7 +62,9 @@ def tidy(ir_model: Any, param_names: set[str], options: ConvertOptions) -> Any:
         passes.RemoveUnusedNodesPass()(ir_model)
         passes.LiftConstantsToInitializersPass(lift_all_constants=True, size_limit=0)(ir_model)
         passes.RemoveUnusedOpsetsPass()(ir_model)
+        strip_values(ir_model, shape_only or set(), floats_only=not every_dtype)
         proto = ir.serde.serialize_model(ir_model)
+    clear_values(proto, shape_only_names(ir_model))
     prune_value_info(proto)
     return proto
 

@@ -27,11 +27,12 @@ from modelmap import _metadata as md
 from modelmap._errors import InputError, MissingInputError
 
 from ._base import ConvertOptions, path_of, prepare_environment, require, type_modules
-from ._torch_export import ADAPTER_ROOT, ROUTE_DYNAMO, export_module, export_program, strip_adapter_names
+from ._torch_export import ADAPTER_ROOT, ROUTE_DYNAMO, ROUTE_TORCHSCRIPT, export_module, export_program, strip_adapter_names
 from ._torch_layers import layers_from_program, record_layers
 from ._torch_load import load_pt2
 from ._torch_scopes import annotate_from_node_names, annotate_from_scopes, fill_from_neighbours
 from ._torch_tidy import tidy
+from ._torch_weights import no_weights_error, on_meta, stand_in_values, state_names, to_meta
 
 
 class TorchConverter:
@@ -87,18 +88,30 @@ class TorchConverter:
 
 
 def convert_module(model: Any, example_input: Any, options: ConvertOptions) -> Any:
-    """Record layers, export (dynamo, else TorchScript), tidy and annotate a module."""
-    args, kwargs = example_args(example_input, options, type(model).__name__)
+    """Record layers, export (dynamo, else TorchScript), tidy and annotate a module.
+
+    Without ``options.weights`` the model's state keeps only its shapes; a model on the
+    meta device converts only that way (see :mod:`._torch_weights`).
+    """
+    meta = on_meta(model)
+    if meta and options.weights:
+        raise no_weights_error(type(model).__name__)
+    args, kwargs = example_args(example_input, options, type(model).__name__, meta)
     kwargs = without_cache_output(model, kwargs)
     with eval_mode(model):
-        layers = record_layers(model, args, kwargs, options)
+        layers = record_layers(model, args, kwargs, options, fake=meta)
         ir_model, route = export_module(model, args, kwargs, options)
     param_names = {name for name, _ in model.named_parameters(remove_duplicate=False)}
+    state = state_names(model)
+    if route == ROUTE_TORCHSCRIPT:
+        param_names, state = ({f"{ADAPTER_ROOT}.{n}" for n in names} for names in (param_names, state))
+    shape_only = None if options.weights else state
+    if meta:  # no values: folded as on the CPU, from stand-ins that go again afterwards
+        shape_only = state | stand_in_values(ir_model, param_names, state - param_names)
+    proto = tidy(ir_model, param_names, options, shape_only=shape_only, every_dtype=meta)
     if route == ROUTE_DYNAMO:
-        proto = tidy(ir_model, param_names, options)
         annotate_from_scopes(proto)
     else:
-        proto = tidy(ir_model, {f"{ADAPTER_ROOT}.{n}" for n in param_names}, options)
         strip_adapter_names(proto)
         annotate_from_node_names(proto, model)
     fill_from_neighbours(proto)
@@ -107,9 +120,20 @@ def convert_module(model: Any, example_input: Any, options: ConvertOptions) -> A
 
 
 def convert_exported_program(program: Any, options: ConvertOptions) -> Any:
-    """Export, tidy and annotate an ``ExportedProgram`` (the dynamo route only)."""
+    """Export, tidy and annotate an ``ExportedProgram`` (the dynamo route only).
+
+    Its weights are handled as :func:`convert_module` handles a module's.
+    """
+    params = set(program.graph_signature.parameters)
+    state = params | set(program.graph_signature.buffers)
+    meta = any(t.is_meta for t in program.state_dict.values())
+    if meta and options.weights:
+        raise no_weights_error("the ExportedProgram")
     ir_model = export_program(program, options)
-    proto = tidy(ir_model, set(program.graph_signature.parameters), options)
+    shape_only = None if options.weights else state
+    if meta:
+        shape_only = state | stand_in_values(ir_model, params, state - params)
+    proto = tidy(ir_model, params, options, shape_only=shape_only, every_dtype=meta)
     annotate_from_scopes(proto)
     fill_from_neighbours(proto)
     md.set_model_info(proto, "pytorch", ROUTE_DYNAMO, layers_from_program(program))
@@ -133,7 +157,9 @@ def import_torch() -> Any:
     return require("torch", "torch")
 
 
-def example_args(example_input: Any, options: ConvertOptions, what: str) -> tuple[tuple[Any, ...], dict[str, Any]]:
+def example_args(
+    example_input: Any, options: ConvertOptions, what: str, meta: bool = False
+) -> tuple[tuple[Any, ...], dict[str, Any]]:
     """``(args, kwargs)`` to call a model with.
 
     Parameters
@@ -144,6 +170,8 @@ def example_args(example_input: Any, options: ConvertOptions, what: str) -> tupl
         ``input_shape`` gives float32 ``randn`` inputs when ``example_input`` is None.
     what:
         The model's name, for messages.
+    meta:
+        The model is on the meta device: the tensors move there too.
 
     Returns
     -------
@@ -157,6 +185,11 @@ def example_args(example_input: Any, options: ConvertOptions, what: str) -> tupl
     InputError
         An example input of another kind.
     """
+    args, kwargs = _example_args(example_input, options, what)
+    return to_meta(args, kwargs) if meta else (args, kwargs)
+
+
+def _example_args(example_input: Any, options: ConvertOptions, what: str) -> tuple[tuple[Any, ...], dict[str, Any]]:
     import torch
 
     if example_input is None:

@@ -69,13 +69,77 @@ def read_nodes(graph: onnx.GraphProto) -> tuple[list[Node], list[list[str]]]:
 
 
 def infer_shapes(model: onnx.ModelProto) -> onnx.ModelProto:
-    """``model`` after ONNX shape inference, or ``model`` itself when inference fails."""
+    """``model`` after ONNX shape inference, or ``model`` itself when inference fails.
+
+    Shape inference hands the whole model to C++ and back (four copies of every weight),
+    but needs only the weights' types and shapes: it runs on a :func:`skeleton` whose
+    float weights have no values, and the result gets ``model``'s initializers back
+    (one copy).
+    """
+    skel, stripped = skeleton(model)
     for kwargs in ({"strict_mode": False, "data_prop": True}, {"strict_mode": False}):
         try:
-            return onnx.shape_inference.infer_shapes(model, **kwargs)
+            inferred = onnx.shape_inference.infer_shapes(skel, **kwargs)
         except Exception:  # noqa: BLE001, S112 - shape inference is best effort; shapes stay unknown
             continue
+        if stripped:
+            del inferred.graph.initializer[:]
+            inferred.graph.initializer.extend(model.graph.initializer)
+        return inferred
     return model
+
+
+#: float initializers with more elements than this lose their values in a :func:`skeleton`
+#: (shape inference reads the values of small ones: Resize scales, say)
+SKELETON_MIN_ELEMENTS = 64
+_FLOATS = frozenset({onnx.TensorProto.FLOAT, onnx.TensorProto.FLOAT16, onnx.TensorProto.DOUBLE, onnx.TensorProto.BFLOAT16})
+
+
+def skeleton(model: onnx.ModelProto) -> tuple[onnx.ModelProto, bool]:
+    """``model`` without the values of its float weights (their names, types and shapes
+    kept), built without copying those values; and whether any value was left out.
+    ``model`` itself when it has none to leave out.
+
+    >>> m = onnx.parser.parse_model('''<ir_version: 8, opset_import: ["" : 17]>
+    ... g (float[1,100] x) => (float[1,100] y) { y = Add(x, W) }''')
+    >>> _ = m.graph.initializer.append(onnx.numpy_helper.from_array(__import__("numpy").ones((1, 100), "float32"), "W"))
+    >>> skel, stripped = skeleton(m)
+    >>> stripped, list(skel.graph.initializer[0].dims), skel.graph.initializer[0].ByteSize() < 20, skel.graph.node[0].op_type
+    (True, [1, 100], True, 'Add')
+    """
+
+    def big(t: onnx.TensorProto) -> bool:
+        if t.data_type not in _FLOATS or t.data_location == onnx.TensorProto.EXTERNAL:
+            return False
+        n = 1
+        for d in t.dims:
+            n *= d
+        return n > SKELETON_MIN_ELEMENTS and t.ByteSize() > 4 * SKELETON_MIN_ELEMENTS
+
+    if not any(big(t) for t in model.graph.initializer):
+        return model, False
+    skel = onnx.ModelProto()
+    _copy_fields(model, skel, skip="graph")
+    _copy_fields(model.graph, skel.graph, skip="initializer")
+    for t in model.graph.initializer:
+        if big(t):
+            skel.graph.initializer.add(name=t.name, dims=t.dims, data_type=t.data_type)
+        else:
+            skel.graph.initializer.append(t)
+    return skel, True
+
+
+def _copy_fields(src: Any, dst: Any, skip: str) -> None:
+    """Copy every set field of protobuf message ``src`` into ``dst`` except ``skip``."""
+    for fd, value in src.ListFields():
+        if fd.name == skip:
+            continue
+        if fd.is_repeated:
+            getattr(dst, fd.name).extend(value)
+        elif fd.type == fd.TYPE_MESSAGE:
+            getattr(dst, fd.name).CopyFrom(value)
+        else:
+            setattr(dst, fd.name, value)
 
 
 _PLAIN_ATTRIBUTES = frozenset(

@@ -75,6 +75,31 @@ def initializers(graph: onnx.GraphProto) -> Iterator[tuple[str, tuple[int, ...],
         yield sp.values.name, tuple(sp.dims), sp.values.data_type
 
 
+_DATA_FIELDS = ("float_data", "int32_data", "string_data", "int64_data", "double_data", "uint64_data")
+
+
+def without_values(graph: onnx.GraphProto) -> list[str]:
+    """Names of the initializers that have a shape and no values: a structure-only model.
+
+    Converters leave weight values out when no command needs them (a drawing, an
+    analysis), and a model on PyTorch's meta device has none; such an initializer keeps
+    its ``dims`` and ``data_type`` and holds neither data nor an external-data reference.
+
+    >>> t = onnx.helper.make_tensor("W", onnx.TensorProto.FLOAT, [2, 3], [0.0] * 6)
+    >>> g = onnx.helper.make_graph([], "g", [], [], [t, onnx.TensorProto(name="V", dims=[4], data_type=1)])
+    >>> without_values(g)
+    ['V']
+    """
+    out = []
+    for t in graph.initializer:
+        if t.data_location == onnx.TensorProto.EXTERNAL or t.HasField("raw_data"):
+            continue
+        if any(len(getattr(t, f)) for f in _DATA_FIELDS) or 0 in t.dims:
+            continue
+        out.append(t.name)
+    return out
+
+
 def value_types(graph: onnx.GraphProto) -> dict[str, tuple[tuple | None, str]]:
     """Tensor name -> (shape, dtype) from ``value_info``, inputs and outputs (later wins).
 
@@ -125,4 +150,4 @@ def _type_info(tp: onnx.TypeProto | None) -> tuple[tuple | None, str]:
     return tuple(dims), dtype
 
 
-__all__ = ["FLOAT_TYPES", "UNKNOWN_TYPE", "ParamInfo", "Source", "TensorInfo", "dtype_name", "initializers", "value_types"]
+__all__ = ["FLOAT_TYPES", "UNKNOWN_TYPE", "ParamInfo", "Source", "TensorInfo", "dtype_name", "initializers", "value_types", "without_values"]

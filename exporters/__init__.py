@@ -58,6 +58,8 @@ def _lazy(module: str, function: str) -> Generator:
 class _OnnxExporter(Exporter):
     """Writes the model, and with ``options.attachment`` Netron's sidecar next to it."""
 
+    needs_weights = True  # the file is a runnable model: the API converts with weight values
+
     def write(self, analysis: Analysis, path: str | os.PathLike[str], options: DrawOptions) -> list[Path]:
         from .netron import write_onnx
 

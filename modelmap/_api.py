@@ -16,15 +16,18 @@ def to_onnx(
     input_shape: tuple[tuple[int, ...], ...] | None = None,
     opset: int | None = None,
     verbose: bool = False,
+    weights: bool = True,
 ) -> Any:
     """Convert ``model`` to an annotated ``onnx.ModelProto``; write it to ``path`` if given.
 
     The file is written atomically and is self-contained (no external data), so a
-    failure leaves no file behind.
+    failure leaves no file behind. ``weights=False`` leaves the weights' values out
+    (structure only: names, types and shapes; not runnable), which a model on
+    PyTorch's meta device needs.
     """
     from modelmap.converters import ConvertOptions, convert
 
-    options = ConvertOptions(input_shape=input_shape, opset=opset, verbose=verbose)
+    options = ConvertOptions(input_shape=input_shape, opset=opset, verbose=verbose, weights=weights)
     onnx_model = convert(model, example_input, options)
     if path is not None:
         save_onnx(onnx_model, path)
@@ -49,9 +52,15 @@ def analyze(
     input_shape: tuple[tuple[int, ...], ...] | None = None,
     depth: int | None = None,
     verbose: bool = False,
+    weights: bool = False,
 ) -> Any:
     """Convert ``model`` (anything :func:`to_onnx` accepts, an ``onnx.ModelProto`` too) and
     analyse it: layers, module tree, skip connections, repeated blocks, parameters.
+
+    The analysis needs parameter shapes, not values: with ``weights=False`` (the
+    default) the converter leaves the values out, which is faster and lets models on
+    PyTorch's meta device be analysed. ``weights=True`` keeps them, for
+    :func:`weight_stats`, :func:`write_tensorboard` or an ``.onnx`` drawing of the result.
 
     ``depth`` is the depth the returned :class:`~modelmap.core.Analysis` shows by default
     (its ``depth``): ``to_dict()``, ``summary()`` and drawings without a depth of their own
@@ -64,7 +73,8 @@ def analyze(
 
     if depth is not None and depth < 1:
         raise InputError(f"depth must be at least 1, not {depth}")
-    return analyze_onnx(to_onnx(model, None, example_input, input_shape=input_shape, verbose=verbose), depth=depth)
+    converted = to_onnx(model, None, example_input, input_shape=input_shape, verbose=verbose, weights=weights)
+    return analyze_onnx(converted, depth=depth)
 
 
 def draw(
@@ -91,7 +101,8 @@ def draw(
 
     opts = DrawOptions.from_kwargs(options, **drawing)
     exporter = exporter_for(path, format)  # a bad name fails before any conversion
-    return exporter.write(_analysis_of(model, example_input, input_shape, verbose), path, opts)
+    weights = getattr(exporter, "needs_weights", False)  # an .onnx drawing is a runnable model
+    return exporter.write(_analysis_of(model, example_input, input_shape, verbose, weights), path, opts)
 
 
 def table(
@@ -131,12 +142,19 @@ def table(
     return text
 
 
-def _analysis_of(model: Any, example_input: Any, input_shape: Any, verbose: bool) -> Any:
+def _analysis_of(model: Any, example_input: Any, input_shape: Any, verbose: bool, weights: bool = False) -> Any:
+    """``model`` analysed, with its weights' values if ``weights`` (InputError if an Analysis lacks them)."""
     from modelmap.core import Analysis
+    from modelmap.core.tensors import without_values
 
-    if isinstance(model, Analysis):
-        return model
-    return analyze(model, example_input, input_shape=input_shape, verbose=verbose)
+    if not isinstance(model, Analysis):
+        return analyze(model, example_input, input_shape=input_shape, verbose=verbose, weights=weights)
+    if weights and model.model is not None and without_values(model.model.graph):
+        raise InputError(
+            "this Analysis holds no weight values (structure only: mm.analyze(..., weights=False), "
+            "or a model on the meta device); pass the model itself, or analyze it with weights=True"
+        )
+    return model
 
 
 # --------------------------------------------------------------------------- weights, TensorBoard, compare
@@ -163,7 +181,7 @@ def weight_stats(
     from modelmap.core.weights import weight_stats as _stats
 
     options = WeightOptions(near_zero=near_zero, bins=bins)
-    return _stats(_analysis_of(model, example_input, input_shape, verbose), options)
+    return _stats(_analysis_of(model, example_input, input_shape, verbose, weights=True), options)
 
 
 def write_weights(
@@ -188,7 +206,7 @@ def write_weights(
 
     check_target(directory)  # before a slow conversion
     options = ReportOptions(weights=WeightOptions(near_zero=near_zero), max_tiles=max_tiles, title=title)
-    return write_weights_report(_analysis_of(model, example_input, input_shape, verbose), directory, options)
+    return write_weights_report(_analysis_of(model, example_input, input_shape, verbose, weights=True), directory, options)
 
 
 def write_tensorboard(
@@ -210,7 +228,7 @@ def write_tensorboard(
 
     options = TensorBoardOptions(step=step)
     check_logdir(logdir)
-    return _write(_analysis_of(model, example_input, input_shape, verbose), logdir, options)
+    return _write(_analysis_of(model, example_input, input_shape, verbose, weights=True), logdir, options)
 
 
 def compare(

@@ -65,7 +65,7 @@ def converted(seed: str):  # -> Analysis of the seed converted by the torch conv
         from fixtures import torch_models
 
         model, example = getattr(torch_models, seed)()
-        _CONVERTED[seed] = mm.analyze(model, example)
+        _CONVERTED[seed] = mm.analyze(model, example, weights=True)  # the Netron test runs it
     return _CONVERTED[seed]
 
 
