@@ -7,8 +7,10 @@ model or a ``(model, example_input)`` pair.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
+import os
 import re
 import sys
 from pathlib import Path
@@ -39,12 +41,23 @@ def _import_file(path: Path) -> Any:
     sys.path.insert(0, str(path.parent.resolve()))
     try:
         spec.loader.exec_module(module)
-    except Exception as e:
+    except BaseException as e:  # noqa: BLE001 - sys.exit(), KeyboardInterrupt ... in the user's file
         sys.modules.pop(name, None)
-        raise FactoryError(f"importing {path} failed: {type(e).__name__}: {e}") from e
+        raise FactoryError(f"importing {path} failed: {_what(e)}") from e
     finally:
         sys.path.remove(str(path.parent.resolve()))
     return module
+
+
+def _what(e: BaseException) -> str:
+    """How a factory's exception reads in a message.
+
+    >>> _what(SystemExit(0)), _what(KeyboardInterrupt()), _what(ValueError("bad"))
+    ('SystemExit: it called sys.exit(0)', 'KeyboardInterrupt', 'ValueError: bad')
+    """
+    if isinstance(e, SystemExit):
+        return f"SystemExit: it called sys.exit({e.code!r})"
+    return f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
 
 
 def _import_module(name: str) -> Any:
@@ -54,12 +67,30 @@ def _import_module(name: str) -> Any:
         if e.name and name.startswith(e.name):
             raise ModelNotFoundError(f"no such factory module: {name}") from None
         raise FactoryError(f"importing {name} failed: {type(e).__name__}: {e}") from e
-    except Exception as e:
-        raise FactoryError(f"importing {name} failed: {type(e).__name__}: {e}") from e
+    except BaseException as e:  # noqa: BLE001 - the user's module may exit or raise anything
+        raise FactoryError(f"importing {name} failed: {_what(e)}") from e
 
 
 def call_factory(ref: str) -> tuple[Any, Any]:
-    """Import and call a factory; return ``(model, example_input or None)``."""
+    """Import and call a factory; return ``(model, example_input or None)``.
+
+    While the user's code runs, what it prints goes to stderr (our stdout carries JSON), and
+    any exception it raises, ``SystemExit`` and ``KeyboardInterrupt`` included, is a
+    FactoryError naming the factory.
+    """
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            return _call_factory(ref)
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def _call_factory(ref: str) -> tuple[Any, Any]:
     m = _FILE_REF.match(ref)
     if m:
         module, attr = _import_file(Path(m.group("file"))), m.group("attr")
@@ -74,8 +105,8 @@ def call_factory(ref: str) -> tuple[Any, Any]:
     if callable(obj) and not _looks_like_model(obj):
         try:
             obj = obj()
-        except Exception as e:
-            raise FactoryError(f"factory {ref} raised {type(e).__name__}: {e}") from e
+        except BaseException as e:  # noqa: BLE001 - sys.exit(), KeyboardInterrupt ... in the user's code
+            raise FactoryError(f"factory {ref} raised {_what(e)}") from e
     if isinstance(obj, tuple):
         if len(obj) != 2:
             raise FactoryError(f"factory {ref} returned a tuple of {len(obj)}; expected (model, example_input)")

@@ -283,4 +283,24 @@ def table(
 
 
 def main() -> None:
-    cli(prog_name="modelmap")
+    try:
+        cli(prog_name="modelmap")
+    finally:
+        _stop_output(verbose=any(a in ("--verbose", "-v") for a in sys.argv[1:]))
+
+
+def _stop_output(verbose: bool) -> None:
+    """Once the command has said its piece, nothing more reaches stdout (nor stderr, unless
+    ``--verbose``): an ``atexit`` handler a factory registered would otherwise append to our
+    JSON or to our one error line."""
+    import os
+
+    streams = [sys.stdout] if verbose else [sys.stdout, sys.stderr]
+    for stream in streams:
+        try:
+            stream.flush()
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, stream.fileno())
+            os.close(devnull)
+        except (OSError, ValueError):  # a closed or fd-less stream: nothing can reach it anyway
+            pass
