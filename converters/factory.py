@@ -81,11 +81,13 @@ def call_factory(ref: str) -> tuple[Any, Any]:
     sys.stdout.flush()
     saved = os.dup(1)
     os.dup2(2, 1)
+    stream = open(os.dup(2), "w", encoding="utf-8", errors="replace")  # noqa: SIM115 - theirs to close, even
     try:
-        with contextlib.redirect_stdout(sys.stderr):
+        with contextlib.redirect_stdout(stream):
             return _call_factory(ref)
     finally:
-        sys.stderr.flush()
+        with contextlib.suppress(OSError, ValueError):
+            stream.close()
         os.dup2(saved, 1)
         os.close(saved)
 
@@ -119,3 +121,85 @@ def _looks_like_model(obj: Any) -> bool:
     return not isinstance(obj, type) and not callable(getattr(obj, "__code__", None)) and (
         hasattr(obj, "forward") or hasattr(obj, "layers")
     )
+
+
+# --------------------------------------------------------------------------- in a child process
+def convert_in_child(ref: str, options: Any) -> Any:
+    """Call the factory ``ref`` and convert its model in a child process; return the ONNX model.
+
+    The factory is the user's code, run as asked, but it cannot take the command down with
+    it: ``os._exit``, ``os.abort``, a signal or an ``atexit`` handler end or print in the
+    child, and come back as a FactoryError naming the factory. The child is a fresh
+    interpreter with our ``sys.path`` (no framework state is shared), its stdout goes
+    nowhere (its stderr too, unless ``options.verbose``), and it hands the model back as a
+    file in a private temporary folder.
+    """
+    import json
+    import signal
+    import subprocess
+    import tempfile
+
+    import onnx
+
+    with tempfile.TemporaryDirectory(prefix="modelmap-factory-") as tmp:
+        request = {"ref": ref, "input_shape": options.input_shape, "opset": options.opset, "verbose": options.verbose}
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+        cmd = [sys.executable, "-c", "from modelmap.converters.factory import child_main; child_main()",
+               json.dumps(request), tmp]
+        err = None if options.verbose else subprocess.DEVNULL
+        with subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err, env=env) as child:
+            try:
+                code = child.wait()
+            finally:
+                if child.poll() is None:  # interrupted while waiting: the child goes too
+                    child.kill()
+        status = Path(tmp) / "status.json"
+        if not status.exists():
+            how = (f"by signal {signal.Signals(-code).name}" if code < 0 and -code in signal.valid_signals()
+                   else f"with exit code {code}")
+            raise FactoryError(f"factory {ref} ended the process {how} before returning a model "
+                               "(os._exit, os.abort or a signal in its code?)")
+        kind, name, message = json.loads(status.read_text("utf-8"))
+        if kind == "ok":
+            return onnx.load(str(Path(tmp) / "model.onnx"))
+        raise _rebuilt(kind, name, message)
+
+
+def _rebuilt(kind: str, name: str, message: str) -> BaseException:
+    """The child's error, as the same modelmap error class (an internal error stays one)."""
+    from modelmap import _errors
+
+    cls = getattr(_errors, name, None)
+    if kind == "error" and isinstance(cls, type) and issubclass(cls, _errors.ModelmapError):
+        return cls(message)
+    return _errors.ModelmapError(f"internal error while converting: {name}: {message}")
+
+
+def child_main() -> None:
+    """The child of :func:`convert_in_child`: convert, write the model and one status line, and
+    end without running any ``atexit`` handler the factory registered."""
+    import json
+    import traceback
+
+    from modelmap._errors import ModelmapError, one_line
+
+    from . import ConvertOptions, convert
+
+    request, folder = json.loads(sys.argv[1]), Path(sys.argv[2])
+    shape = request["input_shape"]
+    options = ConvertOptions(input_shape=tuple(map(tuple, shape)) if shape else None, opset=request["opset"],
+                             verbose=request["verbose"])
+    sys.stdout = sys.stderr  # print() of the factory: never onto a stdout someone reads
+    try:
+        model = convert(request["ref"], None, options)
+        (folder / "model.onnx").write_bytes(model.SerializeToString())
+        status = ("ok", "", "")
+    except ModelmapError as e:
+        status = ("error", type(e).__name__, one_line(e, None))
+    except BaseException as e:  # noqa: BLE001 - reported to the parent, which decides
+        status = ("internal", type(e).__name__, one_line(e))
+    if status[0] != "ok" and options.verbose:
+        traceback.print_exc()
+    (folder / "status.json").write_text(json.dumps(status), "utf-8")
+    sys.stderr.flush()
+    os._exit(0)

@@ -15,7 +15,8 @@ variable                                default     what it bounds
 ``MODELMAP_MAX_CONFIG_BYTES``           64 MiB      one unpacked JSON (configuration) file of an archive
 ``MODELMAP_MAX_ARCHIVE_RATIO``          200         how many times an entry over 16 MiB may unpack its
                                                     compressed size (real weights: about 1; a bomb: 1,000)
-``MODELMAP_GRAPHVIZ_NODES``             5,000       boxes handed to Graphviz (above: folded, then refused)
+``MODELMAP_GRAPHVIZ_NODES``             5,000       boxes handed to Graphviz (above: modules collapsed,
+                                                    then refused)
 ``MODELMAP_GRAPHVIZ_SECONDS``           300         how long Graphviz may take
 ======================================  ==========  ==============================================
 """

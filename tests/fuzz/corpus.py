@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import os
 import random
 import struct
@@ -27,6 +28,8 @@ from . import hostile
 from .models import chain, random_model, set_model_prop, set_namespace
 
 CANARY = "CANARY"
+#: A long run (``MODELMAP_FUZZ_CASES`` above 1,000) draws 100,000-op graphs too.
+BIG = int(os.environ.get("MODELMAP_FUZZ_CASES", "1000")) > 1000
 
 
 @dataclass(frozen=True)
@@ -306,7 +309,7 @@ def _pt2(rng: random.Random) -> Callable[[Path], list[str]]:
 
 
 def _big(rng: random.Random) -> Callable[[Path], list[str]]:
-    n = rng.choice([20_000, 100_000])
+    n = rng.choice([6_000, 20_000] + ([100_000] if BIG else []))
 
     def build(folder: Path) -> list[str]:
         return ["draw", save(folder, chain(n)), "-o", str(folder / rng.choice(["out.svg", "out.dot"]))]
@@ -354,7 +357,7 @@ def cases(seed: int = 12, total: int = 1000, only: set[str] | None = None) -> li
         if only and cls not in only:
             continue
         rng = random.Random(f"{seed}:{cls}")
-        for k in range(max(1, round(total * w / weight))):
+        for k in range(max(1, math.ceil(total * w / weight))):
             out.append(Case(cls, k, gen(rng), sub))
     return out
 

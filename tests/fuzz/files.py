@@ -27,9 +27,11 @@ def external_data_case(rng: random.Random, folder: Path) -> str:
         model = random_model(rng, layers=4)
     t = model.graph.initializer[0]
     raw = numpy_helper.to_array(t).tobytes()
-    (folder / "weights.bin").write_bytes(raw)
-    outside = folder.parent / f"outside-{folder.name}.bin"
+    outside = folder / "outside.bin"  # the model sits in a folder of its own, beside this file
     outside.write_bytes(raw)
+    folder = folder / "model"
+    folder.mkdir()
+    (folder / "weights.bin").write_bytes(raw)
     kind = rng.choice(["ok", "long", "dotdot", "absolute", "dev", "missing", "offset", "length", "symlink", "nul", "empty", "dir", "fifo"])
     location, offset, length = "weights.bin", 0, len(raw)
     if kind == "long":
