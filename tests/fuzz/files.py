@@ -20,8 +20,9 @@ from .models import random_model
 
 
 # --------------------------------------------------------------------------- external data
-def external_data_case(rng: random.Random, folder: Path) -> str:
-    """A model whose first initializer lives in an external file, with a location that may escape."""
+def external_data_case(rng: random.Random, folder: Path, kind: str | None = None) -> str:
+    """A model whose first initializer lives in an external file, with a location that may escape
+    (``kind``: which way; a random one when None)."""
     model = random_model(rng, layers=4)
     while not model.graph.initializer:
         model = random_model(rng, layers=4)
@@ -32,7 +33,8 @@ def external_data_case(rng: random.Random, folder: Path) -> str:
     folder = folder / "model"
     folder.mkdir()
     (folder / "weights.bin").write_bytes(raw)
-    kind = rng.choice(["ok", "long", "dotdot", "absolute", "dev", "missing", "offset", "length", "symlink", "nul", "empty", "dir", "fifo"])
+    kind = kind or rng.choice(["ok", "long", "dotdot", "absolute", "dev", "missing", "offset", "length", "symlink", "nul",
+                               "empty", "dir", "fifo"])
     location, offset, length = "weights.bin", 0, len(raw)
     if kind == "long":
         location = "a" * rng.choice([300, 5000, 70_000])
