@@ -77,16 +77,22 @@ def run_in_process(args: list[str]) -> tuple[int | None, str, str, str | None]:
 
 
 def _limit_child() -> None:
+    """A real run gets the address-space cap and LIMIT_SECONDS of CPU (then SIGXCPU ends it)."""
     resource.setrlimit(resource.RLIMIT_AS, (SAFETY_AS, SAFETY_AS))
+    resource.setrlimit(resource.RLIMIT_CPU, (int(LIMIT_SECONDS) + 1, int(LIMIT_SECONDS) + 2))
 
 
 def run_subprocess(args: list[str], python: str) -> tuple[int | None, str, str, str | None]:
     env = {k: v for k, v in os.environ.items() if k != "TORCH_LOGS"}
     try:
-        p = subprocess.run([python, "-m", "modelmap", *args], capture_output=True, timeout=HANG_SECONDS,
+        # CPU is capped in the child; the wall-clock bound only catches a hang, and a loaded
+        # machine stretches a real conversion (torch's import alone) well past HANG_SECONDS
+        p = subprocess.run([python, "-m", "modelmap", *args], capture_output=True, timeout=5 * HANG_SECONDS,
                            preexec_fn=_limit_child, env=env, check=False)
     except subprocess.TimeoutExpired:
         return None, "", "", "timeout"
+    if p.returncode == -signal.SIGXCPU:
+        return None, "", "", "slow: over the CPU limit"
     return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace"), None
 
 
@@ -191,7 +197,7 @@ def judge(args: list[str], code: int | None, out: str, err: str, uncaught: str |
     """What is wrong with one run (empty when it kept the contract)."""
     problems = []
     if uncaught:
-        problems.append("timeout" if uncaught == "timeout" else f"uncaught {uncaught}")
+        problems.append(uncaught if uncaught == "timeout" or uncaught.startswith("slow") else f"uncaught {uncaught}")
     elif code not in (0, 2):
         problems.append(f"exit {code}")
     if "Traceback" in out or "Traceback" in err:
