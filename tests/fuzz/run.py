@@ -253,7 +253,7 @@ FRAMEWORKS = {"keras_archives": ("tensorflow", "keras", "tf2onnx"), "file_kinds"
               "pt2_archives": ("torch",)}
 
 
-def run(selected: list[Case], workdir: Path, sample: int, python: str) -> list[dict]:
+def run(selected: list[Case], workdir: Path, sample: int, python: str, report: Path | None = None) -> list[dict]:
     import importlib
 
     for name in sorted({m for c in selected for m in FRAMEWORKS.get(c.cls, ())}):
@@ -265,6 +265,8 @@ def run(selected: list[Case], workdir: Path, sample: int, python: str) -> list[d
         per_class[case.cls] += 1
         results.append(run_case(case, workdir, python if in_child else None))
         shutil.rmtree(workdir / f"{case.cls}-{case.number}", ignore_errors=True)
+        if report is not None:  # as it goes: a long run stopped early still tells what it saw
+            write_report(report, results)
     return results
 
 
@@ -294,9 +296,12 @@ def main() -> None:
     only = set(a.classes.split(",")) - {""} or None
     workdir = Path(a.workdir)
     workdir.mkdir(parents=True, exist_ok=True)
-    results = run(cases(a.seed, a.cases, only), workdir, a.subprocess_sample, a.python)
+    write_report(Path(a.report), run(cases(a.seed, a.cases, only), workdir, a.subprocess_sample, a.python, Path(a.report)))
+
+
+def write_report(path: Path, results: list[dict]) -> None:
     report = {"summary": summary(results), "results": results, "peak_rss": _maxrss(resource.RUSAGE_SELF)}
-    Path(a.report).write_text(json.dumps(report, indent=1))
+    path.write_text(json.dumps(report, indent=1))
 
 
 if __name__ == "__main__":
