@@ -12,10 +12,13 @@ load unchanged.
 from __future__ import annotations
 
 import contextlib
+import zipfile
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from modelmap._errors import ModelLoadError
+from modelmap._limits import check_zip, regular_file
 
 from ._base import ConvertOptions, quiet, step
 from ._torch_errors import failure_reason
@@ -34,6 +37,9 @@ def load_pt2(path: str, options: ConvertOptions) -> Any:
         The file is not an archive ``torch.export.load`` can read, or it holds pickled
         Python objects (which could run code when loaded).
     """
+    regular_file(path, ".pt2 file")
+    if zipfile.is_zipfile(path):  # torch names other archives' problems itself
+        check_zip(Path(path), ".pt2 file")
     import torch
 
     try:

@@ -27,6 +27,7 @@ import re
 from typing import Any
 
 from modelmap import _metadata as md
+from modelmap._errors import ModelLoadError
 
 from ._neighbours import place_by_neighbours
 
@@ -57,14 +58,44 @@ def module_levels(scopes: str, classes: str | None) -> tuple[list[str], list[str
     >>> module_levels("['', 'layer1', 'layer1.0', 'conv2d']", "['N', 'a.Sequential', 'a.Block', 'aten.conv2d.default']")
     (['layer1', 'layer1.0'], ['Sequential', 'Block'])
     """
-    names = [str(s) for s in ast.literal_eval(scopes)]
-    types = [str(c) for c in ast.literal_eval(classes)] if classes else []
+    names = string_list(scopes, SCOPES_KEY)
+    types = string_list(classes, CLASSES_KEY) if classes else []
     if len(types) != len(names):
         types = [""] * len(names)
     if names and names[0] == "":
         names, types = names[1:], types[1:]
     names, types = names[:-1], types[:-1]
     return names, [short_class(t) for t in types]
+
+
+#: A longer literal is not one the exporter wrote (a module path thousands of levels deep).
+MAX_LITERAL = 1 << 20
+
+
+def string_list(text: str, key: str) -> list[str]:
+    """``text``, a Python list literal of strings, as a list; anything else is a ModelLoadError.
+
+    Only literals are read (``ast.literal_eval``: no name is looked up, nothing is called),
+    and only up to :data:`MAX_LITERAL` characters, so no input can run code, exhaust the
+    parser's recursion or its memory.
+
+    >>> string_list("['', 'layer1']", SCOPES_KEY)
+    ['', 'layer1']
+    >>> string_list("__import__('os')", SCOPES_KEY)
+    Traceback (most recent call last):
+    ...
+    modelmap._errors.ModelLoadError: a node's pkg.torch.onnx.name_scopes is not a Python list of strings: "__import__('os')"
+    """
+    value: Any = None
+    if len(text) <= MAX_LITERAL:
+        try:
+            value = ast.literal_eval(text)
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+            value = None
+    if not isinstance(value, list) or not all(isinstance(s, str) for s in value):
+        shown = text if len(text) <= 60 else text[:57] + "..."
+        raise ModelLoadError(f"a node's {key} is not a Python list of strings: {shown!r}")
+    return value
 
 
 def annotate_from_node_names(proto: Any, model: Any) -> None:

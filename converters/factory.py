@@ -7,8 +7,10 @@ model or a ``(model, example_input)`` pair.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
+import os
 import re
 import sys
 from pathlib import Path
@@ -39,12 +41,23 @@ def _import_file(path: Path) -> Any:
     sys.path.insert(0, str(path.parent.resolve()))
     try:
         spec.loader.exec_module(module)
-    except Exception as e:
+    except BaseException as e:  # noqa: BLE001 - sys.exit(), KeyboardInterrupt ... in the user's file
         sys.modules.pop(name, None)
-        raise FactoryError(f"importing {path} failed: {type(e).__name__}: {e}") from e
+        raise FactoryError(f"importing {path} failed: {_what(e)}") from e
     finally:
         sys.path.remove(str(path.parent.resolve()))
     return module
+
+
+def _what(e: BaseException) -> str:
+    """How a factory's exception reads in a message.
+
+    >>> _what(SystemExit(0)), _what(KeyboardInterrupt()), _what(ValueError("bad"))
+    ('SystemExit: it called sys.exit(0)', 'KeyboardInterrupt', 'ValueError: bad')
+    """
+    if isinstance(e, SystemExit):
+        return f"SystemExit: it called sys.exit({e.code!r})"
+    return f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
 
 
 def _import_module(name: str) -> Any:
@@ -54,12 +67,32 @@ def _import_module(name: str) -> Any:
         if e.name and name.startswith(e.name):
             raise ModelNotFoundError(f"no such factory module: {name}") from None
         raise FactoryError(f"importing {name} failed: {type(e).__name__}: {e}") from e
-    except Exception as e:
-        raise FactoryError(f"importing {name} failed: {type(e).__name__}: {e}") from e
+    except BaseException as e:  # noqa: BLE001 - the user's module may exit or raise anything
+        raise FactoryError(f"importing {name} failed: {_what(e)}") from e
 
 
 def call_factory(ref: str) -> tuple[Any, Any]:
-    """Import and call a factory; return ``(model, example_input or None)``."""
+    """Import and call a factory; return ``(model, example_input or None)``.
+
+    While the user's code runs, what it prints goes to stderr (our stdout carries JSON), and
+    any exception it raises, ``SystemExit`` and ``KeyboardInterrupt`` included, is a
+    FactoryError naming the factory.
+    """
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    stream = open(os.dup(2), "w", encoding="utf-8", errors="replace")  # noqa: SIM115 - theirs to close, even
+    try:
+        with contextlib.redirect_stdout(stream):
+            return _call_factory(ref)
+    finally:
+        with contextlib.suppress(OSError, ValueError):
+            stream.close()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def _call_factory(ref: str) -> tuple[Any, Any]:
     m = _FILE_REF.match(ref)
     if m:
         module, attr = _import_file(Path(m.group("file"))), m.group("attr")
@@ -74,8 +107,8 @@ def call_factory(ref: str) -> tuple[Any, Any]:
     if callable(obj) and not _looks_like_model(obj):
         try:
             obj = obj()
-        except Exception as e:
-            raise FactoryError(f"factory {ref} raised {type(e).__name__}: {e}") from e
+        except BaseException as e:  # noqa: BLE001 - sys.exit(), KeyboardInterrupt ... in the user's code
+            raise FactoryError(f"factory {ref} raised {_what(e)}") from e
     if isinstance(obj, tuple):
         if len(obj) != 2:
             raise FactoryError(f"factory {ref} returned a tuple of {len(obj)}; expected (model, example_input)")
@@ -88,3 +121,85 @@ def _looks_like_model(obj: Any) -> bool:
     return not isinstance(obj, type) and not callable(getattr(obj, "__code__", None)) and (
         hasattr(obj, "forward") or hasattr(obj, "layers")
     )
+
+
+# --------------------------------------------------------------------------- in a child process
+def convert_in_child(ref: str, options: Any) -> Any:
+    """Call the factory ``ref`` and convert its model in a child process; return the ONNX model.
+
+    The factory is the user's code, run as asked, but it cannot take the command down with
+    it: ``os._exit``, ``os.abort``, a signal or an ``atexit`` handler end or print in the
+    child, and come back as a FactoryError naming the factory. The child is a fresh
+    interpreter with our ``sys.path`` (no framework state is shared), its stdout goes
+    nowhere (its stderr too, unless ``options.verbose``), and it hands the model back as a
+    file in a private temporary folder.
+    """
+    import json
+    import signal
+    import subprocess
+    import tempfile
+
+    import onnx
+
+    with tempfile.TemporaryDirectory(prefix="modelmap-factory-") as tmp:
+        request = {"ref": ref, "input_shape": options.input_shape, "opset": options.opset, "verbose": options.verbose}
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+        cmd = [sys.executable, "-c", "from modelmap.converters.factory import child_main; child_main()",
+               json.dumps(request), tmp]
+        err = None if options.verbose else subprocess.DEVNULL
+        with subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err, env=env) as child:
+            try:
+                code = child.wait()
+            finally:
+                if child.poll() is None:  # interrupted while waiting: the child goes too
+                    child.kill()
+        status = Path(tmp) / "status.json"
+        if not status.exists():
+            how = (f"by signal {signal.Signals(-code).name}" if code < 0 and -code in signal.valid_signals()
+                   else f"with exit code {code}")
+            raise FactoryError(f"factory {ref} ended the process {how} before returning a model "
+                               "(os._exit, os.abort or a signal in its code?)")
+        kind, name, message = json.loads(status.read_text("utf-8"))
+        if kind == "ok":
+            return onnx.load(str(Path(tmp) / "model.onnx"))
+        raise _rebuilt(kind, name, message)
+
+
+def _rebuilt(kind: str, name: str, message: str) -> BaseException:
+    """The child's error, as the same modelmap error class (an internal error stays one)."""
+    from modelmap import _errors
+
+    cls = getattr(_errors, name, None)
+    if kind == "error" and isinstance(cls, type) and issubclass(cls, _errors.ModelmapError):
+        return cls(message)
+    return _errors.ModelmapError(f"internal error while converting: {name}: {message}")
+
+
+def child_main() -> None:
+    """The child of :func:`convert_in_child`: convert, write the model and one status line, and
+    end without running any ``atexit`` handler the factory registered."""
+    import json
+    import traceback
+
+    from modelmap._errors import ModelmapError, one_line
+
+    from . import ConvertOptions, convert
+
+    request, folder = json.loads(sys.argv[1]), Path(sys.argv[2])
+    shape = request["input_shape"]
+    options = ConvertOptions(input_shape=tuple(map(tuple, shape)) if shape else None, opset=request["opset"],
+                             verbose=request["verbose"])
+    sys.stdout = sys.stderr  # print() of the factory: never onto a stdout someone reads
+    try:
+        model = convert(request["ref"], None, options)
+        (folder / "model.onnx").write_bytes(model.SerializeToString())
+        status = ("ok", "", "")
+    except ModelmapError as e:
+        status = ("error", type(e).__name__, one_line(e, None))
+    except BaseException as e:  # noqa: BLE001 - reported to the parent, which decides
+        status = ("internal", type(e).__name__, one_line(e))
+    if status[0] != "ok" and options.verbose:
+        traceback.print_exc()
+    (folder / "status.json").write_text(json.dumps(status), "utf-8")
+    sys.stderr.flush()
+    os._exit(0)

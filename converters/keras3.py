@@ -36,10 +36,10 @@ from modelmap._errors import (
     ConversionError,
     MissingDependencyError,
     ModelLoadError,
-    ModelNotFoundError,
     UnsupportedModelError,
     one_line,
 )
+from modelmap._limits import check_zip, regular_file
 
 from ._base import ConvertOptions, path_of, prepare_environment, quiet, require, step, type_modules
 from ._keras_annotate import annotate, namespace_of_name, rename_to_display
@@ -89,12 +89,13 @@ _HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 
 
 def _check_container(path: Path) -> None:
-    """Refuse a file that is not even the right container (zip for .keras, HDF5 for .h5)."""
-    if not path.is_file():
-        raise ModelNotFoundError(f"no such Keras model file: {path}")
+    """Refuse a file that is not even the right container (zip for .keras, HDF5 for .h5), or
+    not a regular file, or one over the limits of :mod:`modelmap._limits` (a zip bomb)."""
+    regular_file(path, "Keras model file")
     if path.suffix.lower() == ".keras":
         if not zipfile.is_zipfile(path):
             raise ModelLoadError(f"{path}: not a .keras file (a .keras file is a zip archive)")
+        check_zip(path, ".keras file")
     elif not _is_hdf5(path):
         raise ModelLoadError(f"{path}: not an HDF5 file, so not a Keras .h5 model")
 
@@ -233,8 +234,10 @@ class KerasConverter:
         ModelNotFoundError, ModelLoadError, UnsupportedModelError, MissingInputError,
         ConversionError, MissingDependencyError
         """
-        keras, tf, _ = import_frameworks(options)
         path = path_of(ref)
+        if path is not None and not path.is_dir():
+            _check_container(path)  # before TensorFlow's import: a hostile file costs a stat and a zip directory
+        keras, tf, _ = import_frameworks(options)
         if path is not None and path.is_dir():
             return convert_saved_model(tf, path, options)
         model = load_keras_file(keras, path, options) if path is not None else ref

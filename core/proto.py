@@ -15,6 +15,7 @@ import onnx
 from onnx import helper
 
 from modelmap import _metadata as md
+from modelmap._errors import InvalidGraphError
 
 from .node import Node
 
@@ -162,6 +163,11 @@ def _attributes(node: onnx.NodeProto) -> tuple[dict[str, Any], dict[str, onnx.Gr
     captured: set[str] = set()
     for a in node.attribute:
         kind = a.type
+        if a.ref_attr_name:
+            raise InvalidGraphError(
+                f"node {node.name!r} ({node.op_type}): attribute {a.name!r} refers to "
+                f"{a.ref_attr_name!r} of an enclosing function, which only an ONNX function's body may do"
+            )
         if kind == onnx.AttributeProto.GRAPH:
             subgraphs[a.name] = a.g
             captured |= _graph_free_names(a.g)
@@ -179,15 +185,14 @@ def _attributes(node: onnx.NodeProto) -> tuple[dict[str, Any], dict[str, onnx.Gr
 def _attribute_value(a: onnx.AttributeProto, kind: int) -> Any:
     """What ``helper.get_attribute_value`` gives for a plain attribute, strings decoded and
     lists as tuples (the common numeric kinds read directly: the helper is slow)."""
-    if not a.ref_attr_name:
-        if kind == onnx.AttributeProto.INTS:
-            return tuple(a.ints)
-        if kind == onnx.AttributeProto.INT:
-            return a.i
-        if kind == onnx.AttributeProto.FLOAT:
-            return a.f
-        if kind == onnx.AttributeProto.FLOATS:
-            return tuple(a.floats)
+    if kind == onnx.AttributeProto.INTS:
+        return tuple(a.ints)
+    if kind == onnx.AttributeProto.INT:
+        return a.i
+    if kind == onnx.AttributeProto.FLOAT:
+        return a.f
+    if kind == onnx.AttributeProto.FLOATS:
+        return tuple(a.floats)
     v = helper.get_attribute_value(a)
     if isinstance(v, bytes):
         return v.decode("utf-8", "replace")

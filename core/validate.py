@@ -7,13 +7,52 @@
 from __future__ import annotations
 
 from collections import deque
+from typing import Any
 
 import networkx as nx
 import onnx
+from google.protobuf.descriptor import FieldDescriptor
 
 from modelmap._errors import InvalidGraphError
 
 from .tensors import Source, TensorInfo
+
+
+_STRING = FieldDescriptor.TYPE_STRING
+_MESSAGE = FieldDescriptor.TYPE_MESSAGE
+
+
+def check_text(model: onnx.ModelProto) -> None:
+    """Every string field of ``model`` (names, op types, metadata, doc strings, in every
+    subgraph and function) holds valid UTF-8, or an InvalidGraphError names the field.
+
+    ONNX's ``.proto`` is proto2, where a string field may hold any bytes; the protobuf
+    runtime then hands out ``bytes`` instead of ``str``. Walks the set fields only, with
+    a stack (no recursion, however deep the subgraphs nest); the path of a bad field is
+    worked out only once one is found.
+    """
+    if _first_bad_text(model, False) is not None:
+        where, bad = _first_bad_text(model, True) or ("", b"")
+        raise InvalidGraphError(f"{where} is not valid UTF-8 text ({bad[:40]!r})")
+
+
+def _first_bad_text(model: onnx.ModelProto, paths: bool) -> tuple[str, bytes] | None:
+    stack: list[tuple[Any, str]] = [(model, "model")]
+    while stack:
+        msg, where = stack.pop()
+        for fd, value in msg.ListFields():
+            if fd.type == _STRING:
+                for v in value if fd.is_repeated else (value,):
+                    if isinstance(v, bytes):
+                        return f"{where}.{fd.name}", v
+            elif fd.type == _MESSAGE:
+                if not fd.is_repeated:
+                    stack.append((value, f"{where}.{fd.name}" if paths else where))
+                elif paths:
+                    stack.extend((m, f"{where}.{fd.name}[{i}]") for i, m in enumerate(value))
+                else:
+                    stack.extend((m, where) for m in value)
+    return None
 
 
 def check_not_empty(graph: onnx.GraphProto) -> None:
@@ -83,4 +122,4 @@ def topological_order(ids: list[str], reads: list[list[tuple[Source, int]]]) -> 
     return order
 
 
-__all__ = ["check_not_empty", "produced_twice", "topological_order", "unknown_tensor"]
+__all__ = ["check_not_empty", "check_text", "produced_twice", "topological_order", "unknown_tensor"]

@@ -207,11 +207,18 @@ def cluster_label(cluster: ViewCluster, show_names: bool = True) -> str:
 # ------------------------------------------------------------------------ building
 
 
+#: The deepest module nesting a drawing shows (deeper modules are collapsed).
+MAX_NESTING = 64
+
+
 def build_view(analysis: Analysis, options: DrawOptions) -> View:
     """The boxes, arrows and clusters of ``analysis`` drawn with ``options``."""
     depth = analysis.view_depth(options.depth)
     if depth is not None and depth >= analysis.max_depth:
         depth = None
+    capped = (depth or analysis.max_depth) > MAX_NESTING
+    if capped:  # no drawing nests clusters hundreds deep; the renderers' parsers recurse
+        depth = MAX_NESTING
     units = analysis.collapse(depth)
     group = units.group
     fold = options.fold if options.fold is not None else len(units) > FOLD_AUTO_LAYERS
@@ -238,7 +245,7 @@ def build_view(analysis: Analysis, options: DrawOptions) -> View:
                 nodes[link.src].id, nodes[link.dst].id, shape=tuple(link.shape) if link.shape is not None else None
             )
 
-    notes: list[str] = []
+    notes: list[str] = [f"modules deeper than {MAX_NESTING} levels collapsed"] if capped else []
     synthetic: dict[tuple[str, ...], ViewCluster] = {}
     alias: dict[str, str] = {}  # a folded-away node -> the node of the first repetition
     if fold:

@@ -87,7 +87,7 @@ def _graph(view: View, look: Look, paper: bool) -> pydot.Dot:
         newrank="true",
         labelloc="t",
         # the graph's own tooltip would default to its name; keep SVG titles generic
-        tooltip=dot_string(view.title or "model"),
+        tooltip=tooltip(view.title or "model"),
     )
     if view.title:
         g.set("label", dot_string(display_name(view.title, 80)))
@@ -113,6 +113,19 @@ def _graph(view: View, look: Look, paper: bool) -> pydot.Dot:
     return g
 
 
+#: Graphviz refuses a string over 16,384 characters; escaping can make one five times longer.
+MAX_TOOLTIP = 2000
+
+
+def tooltip(text: str) -> str:
+    """A tooltip's DOT string: the full text up to :data:`MAX_TOOLTIP` characters, on one line.
+
+    >>> len(tooltip("x" * 100_000)) <= MAX_TOOLTIP + 2
+    True
+    """
+    return dot_string(display_name(text, MAX_TOOLTIP))
+
+
 def _add_cluster(
     parent: pydot.Dot | pydot.Subgraph, cluster: ViewCluster, containers: dict[str, Any], look: Look, paper: bool
 ) -> None:
@@ -121,7 +134,7 @@ def _add_cluster(
     sub = pydot.Cluster(
         cluster.id,
         label=dot_string(cluster_label(cluster, look.show_names)),
-        tooltip=dot_string("/".join(s for s in cluster.key if not s.startswith("\x00")) or cluster.name),
+        tooltip=tooltip("/".join(s for s in cluster.key if not s.startswith("\x00")) or cluster.name),
         style=dot_string("rounded,bold" if repeated else ("rounded,dashed" if paper else "rounded")),
         color=dot_string("#333333" if repeated else look.cluster_colour),
         fontsize=str(look.cluster_font_size),
@@ -136,7 +149,7 @@ def _add_cluster(
 
 
 def _node_attrs(node: ViewNode, options: DrawOptions, look: Look, paper: bool) -> dict[str, str]:
-    attrs = {"label": dot_string(node_label(node, options, look.show_names)), "tooltip": dot_string(node_tooltip(node))}
+    attrs = {"label": dot_string(node_label(node, options, look.show_names)), "tooltip": tooltip(node_tooltip(node))}
     symbol = merge_symbol(node)
     if symbol in ("+", "\u00d7") and not node.repeat > 1:
         attrs.update(shape="circle", label=dot_string(symbol), width="0.3", fixedsize="true", fontsize=str(look.font_size + 3))

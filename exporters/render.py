@@ -9,17 +9,21 @@ guarantee, not the escaping).
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import warnings
+from dataclasses import replace
 import xml.etree.ElementTree as ET
 from typing import TYPE_CHECKING
 
-from modelmap._errors import MissingDependencyError, ModelmapError
+from modelmap._errors import InputError, MissingDependencyError, ModelmapError
+from modelmap._limits import GRAPHVIZ_NODES, GRAPHVIZ_SECONDS
 
 from ._base import DrawingWarning
 from ._options import DrawOptions
-from .dot import generate_dot
+from ._view import build_view
+from .dot import view_to_dot
 
 if TYPE_CHECKING:  # pragma: no cover
     from modelmap.core import Analysis
@@ -45,11 +49,19 @@ def run_dot(dot_text: str, fmt: str, extra: tuple[str, ...] = ()) -> bytes:
     """Render DOT text to ``fmt`` (``svg``, ``pdf``, ``png``) with Graphviz; returns the bytes.
 
     Graphviz's warnings become :class:`DrawingWarning`; a failure is a ModelmapError
-    (our DOT should always be valid, so it is an internal error, exit code 1).
+    (our DOT should always be valid, so it is an internal error, exit code 1). Graphviz
+    gets :data:`~modelmap._limits.GRAPHVIZ_SECONDS`; a run that takes longer is stopped and
+    is an InputError (a diagram too big to lay out).
     """
     cmd = [dot_program(), f"-T{fmt}", *extra]
+    seconds = GRAPHVIZ_SECONDS.value()
     try:
-        proc = subprocess.run(cmd, input=dot_text.encode("utf-8"), capture_output=True, check=False)
+        proc = subprocess.run(cmd, input=dot_text.encode("utf-8"), capture_output=True, check=False, timeout=seconds)
+    except subprocess.TimeoutExpired:
+        raise InputError(
+            f"Graphviz did not finish laying out the diagram in {seconds} s ({GRAPHVIZ_SECONDS.hint()}); "
+            "draw fewer boxes with --depth N or --fold, or write .html or .dot instead"
+        ) from None
     except OSError as e:  # found but not runnable
         raise MissingDependencyError(f"{INSTALL_HINT} ({e})") from None
     err = proc.stderr.decode("utf-8", "replace").strip()
@@ -62,26 +74,62 @@ def run_dot(dot_text: str, fmt: str, extra: tuple[str, ...] = ()) -> bytes:
     return proc.stdout
 
 
+def graphviz_dot(analysis: Analysis, options: DrawOptions | None = None) -> str:
+    """The DOT text to hand to Graphviz, within its budget of boxes.
+
+    A diagram with more than :data:`~modelmap._limits.GRAPHVIZ_NODES` boxes is collapsed
+    to the deepest module depth that fits (with a warning); one that fits at no depth is
+    refused: Graphviz would take minutes and gigabytes for it.
+    """
+    options = options or DrawOptions()
+    budget = GRAPHVIZ_NODES.value()
+    view = build_view(analysis, options)
+    if len(view.nodes) <= budget:
+        return view_to_dot(view, options)
+    first = len(view.nodes)
+    depth = analysis.view_depth(options.depth)
+    start = (depth if depth is not None else analysis.max_depth) - 1
+    for d in range(min(start, analysis.max_depth - 1), 0, -1):
+        shallower = replace(options, depth=d)
+        view = build_view(analysis, shallower)
+        if len(view.nodes) <= budget:
+            warnings.warn(f"{first:,} boxes are more than Graphviz's budget of {budget:,}; collapsed modules "
+                          f"to depth {d} ({len(view.nodes):,} boxes)", DrawingWarning, stacklevel=2)
+            return view_to_dot(view, shallower)
+    raise InputError(
+        f"the diagram has {len(view.nodes):,} boxes, more than Graphviz's budget of {budget:,} "
+        f"({GRAPHVIZ_NODES.hint()}); write .html (interactive, any size) or .dot instead"
+    )
+
+
 def generate_svg(analysis: Analysis, options: DrawOptions | None = None) -> str:
     """The diagram as SVG text."""
-    svg = run_dot(generate_dot(analysis, options or DrawOptions()), "svg").decode("utf-8")
+    svg = run_dot(graphviz_dot(analysis, options), "svg").decode("utf-8")
     check_svg(svg)
     return svg
 
 
 def generate_pdf(analysis: Analysis, options: DrawOptions | None = None) -> bytes:
-    return run_dot(generate_dot(analysis, options or DrawOptions()), "pdf")
+    return run_dot(graphviz_dot(analysis, options), "pdf")
 
 
 def generate_png(analysis: Analysis, options: DrawOptions | None = None) -> bytes:
-    return run_dot(generate_dot(analysis, options or DrawOptions()), "png", (f"-Gdpi={PNG_DPI}",))
+    return run_dot(graphviz_dot(analysis, options), "png", (f"-Gdpi={PNG_DPI}",))
+
+
+#: Attributes whose value a viewer follows as a link or loads.
+_LINKS = frozenset({"href", "src", "action", "formaction", "from", "to", "values", "by"})
+_ACTIVE = frozenset({"script", "foreignobject", "iframe", "object", "embed", "animate", "set", "handler", "listener"})
+_INVISIBLE = re.compile(r"[\s\x00-\x1f]+")
 
 
 def check_svg(svg: str) -> None:
     """Raise a ModelmapError unless ``svg`` is well-formed and inert.
 
-    Inert: no ``script`` or ``foreignObject`` element, no ``on*`` attribute, no
-    ``javascript:`` URL.
+    Inert: no ``script``, ``foreignObject``, embedding or animation element, no ``on*``
+    attribute, no link (``href``, ``src``, ...) to a ``javascript:`` or ``data:`` URL.
+    Text is not code: a tooltip (``xlink:title``) or label that reads ``javascript:alert(1)``
+    is a harmless string.
     """
     try:
         root = ET.fromstring(svg.encode("utf-8"))
@@ -89,14 +137,14 @@ def check_svg(svg: str) -> None:
         raise ModelmapError(f"Graphviz produced SVG that is not well-formed XML ({e})") from None
     for el in root.iter():
         tag = el.tag.rsplit("}", 1)[-1].lower()
-        if tag in ("script", "foreignobject"):
+        if tag in _ACTIVE:
             raise ModelmapError(f"refusing to write SVG with a <{tag}> element")
         for name, value in el.attrib.items():
             local = name.rsplit("}", 1)[-1].lower()
             if local.startswith("on"):
                 raise ModelmapError(f"refusing to write SVG with an event-handler attribute {local!r}")
-            if "javascript:" in value.lower().replace(" ", ""):
-                raise ModelmapError("refusing to write SVG with a javascript: URL")
+            if local in _LINKS and _INVISIBLE.sub("", value).lower().startswith(("javascript:", "data:", "vbscript:")):
+                raise ModelmapError(f"refusing to write SVG with a script link in {local!r}")
 
 
-__all__ = ["INSTALL_HINT", "check_svg", "dot_program", "generate_pdf", "generate_png", "generate_svg", "run_dot"]
+__all__ = ["INSTALL_HINT", "check_svg", "dot_program", "generate_pdf", "generate_png", "generate_svg", "graphviz_dot", "run_dot"]

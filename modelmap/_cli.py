@@ -72,6 +72,21 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def isolated(model: str, input_shape: tuple[tuple[int, ...], ...] | None, verbose: bool, opset: int | None = None) -> Any:
+    """``model``, or for a ``file.py:name`` factory the ONNX model it converts to in a child
+    process (:func:`~modelmap.converters.factory.convert_in_child`): a factory that exits,
+    aborts or prints cannot end this command or mix into its output."""
+    from pathlib import Path
+
+    from .converters.factory import convert_in_child, is_factory_ref
+
+    if not is_factory_ref(model) or Path(model).exists():
+        return model
+    from .converters import ConvertOptions
+
+    return convert_in_child(model, ConvertOptions(input_shape=input_shape, opset=opset, verbose=verbose))
+
+
 verbose_option = click.option("--verbose", "-v", is_flag=True, help="Show tracebacks and the exporters' own output.")
 input_shape_option = click.option(
     "--input-shape",
@@ -105,6 +120,7 @@ def convert(model: str, output: str, input_shape: tuple[tuple[int, ...], ...] | 
     """Convert MODEL to one self-contained, annotated ONNX file."""
     from . import _api
 
+    model = isolated(model, input_shape, verbose, opset)
     onnx_model = _api.to_onnx(model, output, input_shape=input_shape, opset=opset, verbose=verbose)
     click.echo(f"wrote {output} ({len(onnx_model.graph.node)} ONNX nodes)")
 
@@ -146,6 +162,8 @@ def draw(
 
     options = DrawOptions(depth=depth, fold=fold, style=style, direction=direction, shapes=shapes, params=params,
                           legend=legend, title=title, attachment=attachment, flat=flat)
+    model = isolated(model, input_shape, verbose)
+    diff_base = isolated(diff_base, input_shape, verbose) if diff_base is not None else None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", DrawingWarning)
         if diff_base is not None:
@@ -178,7 +196,7 @@ def analyze(
 
     from . import _api
 
-    analysis = _api.analyze(model, input_shape=input_shape, depth=depth, verbose=verbose)
+    analysis = _api.analyze(isolated(model, input_shape, verbose), input_shape=input_shape, depth=depth, verbose=verbose)
     if as_json:
         data = analysis.to_dict()
         if not explain:
@@ -207,7 +225,7 @@ def weights(
 
     from . import _api
 
-    report = _api.write_weights(model, output, input_shape=input_shape, near_zero=near_zero, max_tiles=max_tiles,
+    report = _api.write_weights(isolated(model, input_shape, verbose), output, input_shape=input_shape, near_zero=near_zero, max_tiles=max_tiles,
                                 title=Path(model.split(":")[-1]).name if ":" in model else Path(model).name,
                                 verbose=verbose)
     click.echo(
@@ -231,7 +249,7 @@ def tensorboard(
     """Write MODEL's layer graph and weight histograms as TensorBoard event files."""
     from . import _api
 
-    run = _api.write_tensorboard(model, logdir, step=step, input_shape=input_shape, verbose=verbose)
+    run = _api.write_tensorboard(isolated(model, input_shape, verbose), logdir, step=step, input_shape=input_shape, verbose=verbose)
     click.echo(f"wrote {run.event_file} (graph of {len(run.nodes)} layers, {len(run.tags)} histograms at step {step})")
 
 
@@ -253,6 +271,7 @@ def compare(
 
     from . import _api
 
+    model_a, model_b = isolated(model_a, input_shape, verbose), isolated(model_b, input_shape, verbose)
     result = _api.compare(model_a, model_b, input_shape=input_shape, verbose=verbose)
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2))
@@ -278,9 +297,29 @@ def table(
     """Write MODEL's architecture table (output shapes, parameters, MACs) as LaTeX, Markdown or CSV."""
     from . import _api
 
-    _api.table(model, output, depth=depth, fold=fold, format=fmt, input_shape=input_shape, verbose=verbose)
+    _api.table(isolated(model, input_shape, verbose), output, depth=depth, fold=fold, format=fmt, input_shape=input_shape, verbose=verbose)
     click.echo(f"wrote {output}")
 
 
 def main() -> None:
-    cli(prog_name="modelmap")
+    try:
+        cli(prog_name="modelmap")
+    finally:
+        _stop_output(verbose=any(a in ("--verbose", "-v") for a in sys.argv[1:]))
+
+
+def _stop_output(verbose: bool) -> None:
+    """Once the command has said its piece, nothing more reaches stdout (nor stderr, unless
+    ``--verbose``): an ``atexit`` handler a factory registered would otherwise append to our
+    JSON or to our one error line."""
+    import os
+
+    streams = [sys.stdout] if verbose else [sys.stdout, sys.stderr]
+    for stream in streams:
+        try:
+            stream.flush()
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, stream.fileno())
+            os.close(devnull)
+        except (OSError, ValueError):  # a closed or fd-less stream: nothing can reach it anyway
+            pass

@@ -27,8 +27,10 @@ Model ``metadata_props``:
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
+
+from ._errors import ModelLoadError
 
 NAMESPACE = "namespace"
 CLASS_HIERARCHY = "class_hierarchy"
@@ -37,6 +39,9 @@ CONVERTER = "modelmap.converter"
 LAYERS = "modelmap.layers"
 
 SEP = "/"
+#: The deepest module path read (real models nest a few dozen levels; the module tree's
+#: size grows with the square of the depth).
+MAX_DEPTH = 1024
 
 
 @dataclass(frozen=True)
@@ -95,6 +100,11 @@ def node_namespace(node: Any) -> tuple[tuple[str, ...], tuple[str, ...]]:
     if not ns:
         return (), ()
     segs = tuple(ns.split(SEP))
+    if len(segs) > MAX_DEPTH:
+        raise ModelLoadError(
+            f"node {node.name[:80]!r} sits {len(segs):,} modules deep (its {NAMESPACE!r} metadata); "
+            f"modelmap reads module trees at most {MAX_DEPTH:,} levels deep"
+        )
     cls = _get(node.metadata_props, CLASS_HIERARCHY)
     classes = tuple(cls.split(SEP)) if cls else ()
     if len(classes) != len(segs):
@@ -119,13 +129,64 @@ def model_converter(model: Any) -> str:
 
 
 def model_layers(model: Any) -> list[LayerRecord] | None:
+    """The framework's layer table, or None when the model carries none.
+
+    The table is outside data (any ONNX file can carry it), so it is checked against
+    :class:`LayerRecord`'s fields before use: a ModelLoadError says what is wrong.
+    """
     raw = _get(model.metadata_props, LAYERS)
     if not raw:
         return None
-    out = []
-    for d in json.loads(raw):
-        d["inbound"] = tuple(d.get("inbound", ()))
-        if d.get("output_shape") is not None:
-            d["output_shape"] = tuple(d["output_shape"])
-        out.append(LayerRecord(**d))
-    return out
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError) as e:
+        raise _bad_layers(f"not JSON ({type(e).__name__})") from None
+    if not isinstance(data, list):
+        raise _bad_layers(f"a JSON {type(data).__name__}, not a list of layer records")
+    return [_layer_record(i, d) for i, d in enumerate(data)]
+
+
+_RECORD_FIELDS = {f.name for f in fields(LayerRecord)}
+_MAX_INT = 2**63 - 1
+
+
+def _bad_layers(what: str) -> ModelLoadError:
+    return ModelLoadError(f"the model's {LAYERS} metadata is {what}; remove it or re-convert the model")
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= _MAX_INT
+
+
+def _layer_record(i: int, d: Any) -> LayerRecord:
+    """Record ``i`` of the layer table, checked field by field.
+
+    >>> _layer_record(0, {"name": "c", "namespace": "c", "cls": "Conv2d", "output_shape": [None, 4]}).output_shape
+    (None, 4)
+    >>> _layer_record(3, {"name": "c", "namespace": "c", "cls": "Conv2d", "params": -1})
+    Traceback (most recent call last):
+    ...
+    modelmap._errors.ModelLoadError: the model's modelmap.layers metadata is invalid at record 3: params must be a non-negative integer; remove it or re-convert the model
+    """
+    def bad(what: str) -> ModelLoadError:
+        return _bad_layers(f"invalid at record {i}: {what}")
+
+    if not isinstance(d, dict):
+        raise bad(f"a JSON {type(d).__name__}, not an object")
+    unknown = sorted(set(d) - _RECORD_FIELDS)
+    if unknown:
+        raise bad(f"unknown field {unknown[0][:40]!r}")
+    for key in ("name", "namespace", "cls"):
+        if not isinstance(d.get(key), str):
+            raise bad(f"{key} must be a string")
+    if not _is_int(d.get("params", 0)):
+        raise bad("params must be a non-negative integer")
+    inbound = d.get("inbound", [])
+    if not isinstance(inbound, list) or not all(isinstance(x, str) for x in inbound):
+        raise bad("inbound must be a list of layer names")
+    if not isinstance(d.get("leaf", True), bool):
+        raise bad("leaf must be true or false")
+    shape = d.get("output_shape")
+    if shape is not None and (not isinstance(shape, list) or not all(x is None or _is_int(x) for x in shape)):
+        raise bad("output_shape must be a list of non-negative integers and nulls")
+    return LayerRecord(**{**d, "inbound": tuple(inbound), "output_shape": None if shape is None else tuple(shape)})

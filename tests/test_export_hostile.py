@@ -19,7 +19,8 @@ import numpy as np
 import onnx
 import pytest
 
-from modelmap.exporters import DrawOptions, dot_string, export, generate, mermaid_string, xml_text
+from modelmap._errors import InputError, ModelmapError
+from modelmap.exporters import DrawingWarning, DrawOptions, dot_string, export, generate, mermaid_string, xml_text
 from modelmap.exporters._escape import _NEWLINES, _clean
 from modelmap.exporters.render import check_svg
 
@@ -166,3 +167,77 @@ def test_hostile_onnx_is_valid_and_equivalent(hostile, tmp_path: Path) -> None:
     assert np.array_equal(run(hostile.model)[0], run(out)[0])
     side = json.loads((tmp_path / "hostile.attachment.json").read_text())
     assert {m["target"] for m in side["metadata"] if m["kind"] == "node"} <= set(names)
+
+
+# --------------------------------------------------------------------------- limits (issue 12)
+def _named(names: list[str]) -> onnx.ModelProto:
+    from onnx import TensorProto, helper
+
+    nodes, prev = [], "x"
+    for i, name in enumerate(names):
+        nodes.append(helper.make_node("Relu", [prev], [f"t{i}"], name=name))
+        prev = f"t{i}"
+    g = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
+                          [helper.make_tensor_value_info(prev, TensorProto.FLOAT, [1, 4])])
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def test_a_javascript_name_is_a_harmless_tooltip_in_svg() -> None:
+    import modelmap as mm
+
+    svg = str(generate(mm.analyze(_named(["javascript:alert(1)", "JaVaScRiPt:x"])), "svg"))
+    assert 'xlink:title="javascript:alert(1)' in svg  # Graphviz put it in a tooltip: text, not a link
+    check_svg(svg)
+
+
+@pytest.mark.parametrize(
+    "svg",
+    [
+        '<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
+        '<svg xmlns="http://www.w3.org/2000/svg"><g onclick="alert(1)"/></svg>',
+        '<svg xmlns="http://www.w3.org/2000/svg" xmlns:x="http://www.w3.org/1999/xlink"><a x:href=" java\tscript:alert(1)"/></svg>',
+        '<svg xmlns="http://www.w3.org/2000/svg"><a href="data:text/html,x"/></svg>',
+        '<svg xmlns="http://www.w3.org/2000/svg"><set attributeName="href" to="javascript:alert(1)"/></svg>',
+        '<svg xmlns="http://www.w3.org/2000/svg"><foreignObject/></svg>',
+    ],
+)
+def test_check_svg_still_refuses_real_script(svg: str) -> None:
+    with pytest.raises(ModelmapError, match="refusing to write SVG"):
+        check_svg(svg)
+
+
+def test_names_beyond_graphvizs_string_limit_are_drawn() -> None:
+    import modelmap as mm
+
+    a = mm.analyze(_named(["n" * 40_000, "<b>" * 10_000]))
+    dot = str(generate(a, "dot"))
+    assert max(len(line) for line in dot.splitlines()) < 16_384
+    check_svg(str(generate(a, "svg")))  # before: Graphviz refused the file
+
+
+def test_graphviz_gets_a_budget_of_boxes(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import modelmap as mm
+
+    a = mm.analyze(_named([f"op{i}" for i in range(60)]))
+    monkeypatch.setenv("MODELMAP_GRAPHVIZ_NODES", "50")
+    with pytest.raises(InputError, match=r"has 62 boxes, more than Graphviz's budget of 50 .*MODELMAP_GRAPHVIZ_NODES"):
+        generate(a, "svg", DrawOptions(fold=False))
+    assert not list(tmp_path.iterdir())
+    assert "op59" in str(generate(a, "dot", DrawOptions(fold=False)))  # DOT text is no Graphviz run
+
+
+def test_a_deep_model_over_budget_is_collapsed_with_a_warning(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MODELMAP_GRAPHVIZ_NODES", "30")
+    with pytest.warns(DrawingWarning, match=r"collapsed modules to depth \d"):
+        svg = str(generate(seed_analysis("seed_resnet"), "svg", DrawOptions(fold=False)))
+    check_svg(svg)
+    assert svg.count('class="node"') <= 30
+
+
+def test_graphviz_gets_a_time_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    from modelmap.exporters.render import run_dot
+
+    slow = "digraph { " + " ".join(f"n{i} -> n{(i * 7919) % 3000};" for i in range(3000)) + " }"
+    monkeypatch.setenv("MODELMAP_GRAPHVIZ_SECONDS", "1")
+    with pytest.raises(InputError, match=r"Graphviz did not finish laying out the diagram in 1 s .*MODELMAP_GRAPHVIZ_SECONDS"):
+        run_dot(slow, "svg")

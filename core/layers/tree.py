@@ -71,14 +71,18 @@ def build_tree(
 
 def _chain(chains: dict[tuple[str, ...], list[_Module]], path: tuple[str, ...]) -> list[_Module]:
     """``chains[path]``, made (with the chains of its prefixes) if missing: a new module is
-    listed among its parent's children."""
+    listed among its parent's children. A loop, not recursion: paths may be thousands deep."""
     c = chains.get(path)
-    if c is None:
-        up = _chain(chains, path[:-1])
-        up[-1].kids.append(path)
-        c = chains[path] = [*up, _Module()]
+    if c is not None:
+        return c
+    k = len(path)
+    while path[:k] not in chains:  # the longest prefix already known (the root always is)
+        k -= 1
+    c = chains[path[:k]]
+    for j in range(k + 1, len(path) + 1):
+        c[-1].kids.append(path[:j])
+        c = chains[path[:j]] = [*c, _Module()]
     return c
-
 
 
 __all__ = ["build_tree"]

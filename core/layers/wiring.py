@@ -74,13 +74,16 @@ def rewire_opless(b: Build) -> None:
         name_of_record.get(r.name, r.name): {name_of_record[s] for s in r.inbound if s in name_of_record}
         for r in records
     }
+    consumers_of: dict[str, list[str]] = {}  # sender -> the layers listing it, in table order
+    for consumer, inb in inbound_of.items():
+        for s in inb:
+            consumers_of.setdefault(s, []).append(consumer)
     for me, srcs in b.opless_inputs.items():
         for s in srcs:
             conn.setdefault((s, me), ("", None))
             in_lists.setdefault(me, []).append((0, len(in_lists.get(me, [])), s))
-        for consumer, inb in inbound_of.items():
-            if me not in inb:
-                continue
+        for consumer in consumers_of.get(me, ()):
+            inb = inbound_of[consumer]
             conn.setdefault((me, consumer), ("", None))
             in_lists.setdefault(consumer, []).append((1 << 29, 0, me))
             for s in srcs:
@@ -100,21 +103,23 @@ def place_opless(b: Build, order: dict[str, float], pending: list[str]) -> None:
     execution position): right after its inbound layers (Keras), else right after the
     layer the framework's table lists before it (PyTorch lists layers in call order)."""
     opless_inputs = b.opless_inputs
-    for _ in range(len(pending) + 1):
+    placed = True
+    while placed:  # until a pass places nothing more
+        placed = False
         for me in pending:
             srcs = [s for s in opless_inputs.get(me, []) if s in order]
             if srcs and me not in order:
                 order[me] = max(order[s] for s in srcs) + 1e-3
-        if all(me in order for me in pending):
-            break
+                placed = True
     placed_before: float | None = None
+    waiting = set(pending)
     for r in b.records:
         me = b.name_of_record.get(r.name)
         if me is None:
             continue
         if me in order:
             placed_before = order[me]
-        elif me in pending:
+        elif me in waiting:
             placed_before = (placed_before if placed_before is not None else -0.5) + 1e-4
             order[me] = placed_before
 
