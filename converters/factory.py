@@ -142,7 +142,8 @@ def convert_in_child(ref: str, options: Any) -> Any:
     import onnx
 
     with tempfile.TemporaryDirectory(prefix="modelmap-factory-") as tmp:
-        request = {"ref": ref, "input_shape": options.input_shape, "opset": options.opset, "verbose": options.verbose}
+        request = {"ref": ref, "input_shape": options.input_shape, "opset": options.opset, "verbose": options.verbose,
+                   "weights": options.weights}
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
         cmd = [sys.executable, "-c", "from modelmap.converters.factory import child_main; child_main()",
                json.dumps(request), tmp]
@@ -188,7 +189,7 @@ def child_main() -> None:
     request, folder = json.loads(sys.argv[1]), Path(sys.argv[2])
     shape = request["input_shape"]
     options = ConvertOptions(input_shape=tuple(map(tuple, shape)) if shape else None, opset=request["opset"],
-                             verbose=request["verbose"])
+                             verbose=request["verbose"], weights=request["weights"])
     sys.stdout = sys.stderr  # print() of the factory: never onto a stdout someone reads
     try:
         model = convert(request["ref"], None, options)

@@ -72,10 +72,14 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def isolated(model: str, input_shape: tuple[tuple[int, ...], ...] | None, verbose: bool, opset: int | None = None) -> Any:
+def isolated(
+    model: str, input_shape: tuple[tuple[int, ...], ...] | None, verbose: bool, opset: int | None = None,
+    weights: bool = False,
+) -> Any:
     """``model``, or for a ``file.py:name`` factory the ONNX model it converts to in a child
     process (:func:`~modelmap.converters.factory.convert_in_child`): a factory that exits,
-    aborts or prints cannot end this command or mix into its output."""
+    aborts or prints cannot end this command or mix into its output. ``weights``: the
+    command reads the weights' values (else the child converts the structure only)."""
     from pathlib import Path
 
     from .converters.factory import convert_in_child, is_factory_ref
@@ -84,7 +88,7 @@ def isolated(model: str, input_shape: tuple[tuple[int, ...], ...] | None, verbos
         return model
     from .converters import ConvertOptions
 
-    return convert_in_child(model, ConvertOptions(input_shape=input_shape, opset=opset, verbose=verbose))
+    return convert_in_child(model, ConvertOptions(input_shape=input_shape, opset=opset, verbose=verbose, weights=weights))
 
 
 verbose_option = click.option("--verbose", "-v", is_flag=True, help="Show tracebacks and the exporters' own output.")
@@ -120,7 +124,7 @@ def convert(model: str, output: str, input_shape: tuple[tuple[int, ...], ...] | 
     """Convert MODEL to one self-contained, annotated ONNX file."""
     from . import _api
 
-    model = isolated(model, input_shape, verbose, opset)
+    model = isolated(model, input_shape, verbose, opset, weights=True)
     onnx_model = _api.to_onnx(model, output, input_shape=input_shape, opset=opset, verbose=verbose)
     click.echo(f"wrote {output} ({len(onnx_model.graph.node)} ONNX nodes)")
 
@@ -162,7 +166,10 @@ def draw(
 
     options = DrawOptions(depth=depth, fold=fold, style=style, direction=direction, shapes=shapes, params=params,
                           legend=legend, title=title, attachment=attachment, flat=flat)
-    model = isolated(model, input_shape, verbose)
+    from .exporters import exporter_for
+
+    weights = getattr(exporter_for(output, fmt), "needs_weights", False)  # an .onnx drawing runs
+    model = isolated(model, input_shape, verbose, weights=weights)
     diff_base = isolated(diff_base, input_shape, verbose) if diff_base is not None else None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", DrawingWarning)
@@ -225,7 +232,7 @@ def weights(
 
     from . import _api
 
-    report = _api.write_weights(isolated(model, input_shape, verbose), output, input_shape=input_shape, near_zero=near_zero, max_tiles=max_tiles,
+    report = _api.write_weights(isolated(model, input_shape, verbose, weights=True), output, input_shape=input_shape, near_zero=near_zero, max_tiles=max_tiles,
                                 title=Path(model.split(":")[-1]).name if ":" in model else Path(model).name,
                                 verbose=verbose)
     click.echo(
@@ -249,7 +256,7 @@ def tensorboard(
     """Write MODEL's layer graph and weight histograms as TensorBoard event files."""
     from . import _api
 
-    run = _api.write_tensorboard(isolated(model, input_shape, verbose), logdir, step=step, input_shape=input_shape, verbose=verbose)
+    run = _api.write_tensorboard(isolated(model, input_shape, verbose, weights=True), logdir, step=step, input_shape=input_shape, verbose=verbose)
     click.echo(f"wrote {run.event_file} (graph of {len(run.nodes)} layers, {len(run.tags)} histograms at step {step})")
 
 
