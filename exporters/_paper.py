@@ -102,42 +102,101 @@ def contract(nodes: dict[str, ViewNode], edges: Edges, keys: Iterable[str]) -> N
 
 
 def place_opless(analysis: Analysis, nodes: dict[str, ViewNode], edges: Edges) -> None:
-    """Put every op-less box without arrows on the data path (see the module docstring).
+    """Put every op-less box without arrows where it is used (see the module docstring).
 
-    After the layer called before it in its module (taking over that layer's arrows
-    out); the first of its module, before the layer called after it (taking over its
-    arrows in); alone in its module, after the layer called before it anywhere.
+    A module owning weights that others use (a tied embedding: BART's ``shared``) points
+    at the boxes of its class that use them ("tied"); a rotary or positional table at
+    the first box of every attention module ("positions"). Anything else goes after
+    the layer called before it in its module (taking over that layer's arrows out);
+    the first of its module, before the layer called after it (taking over its arrows
+    in); alone in its module, after the layer called before it anywhere.
     """
     from ._view import ViewEdge
 
-    linked = {k for e in edges for k in e}
     order = list(nodes)
+    rank = {k: i for i, k in enumerate(order)}
     for pos, key in enumerate(order):
         node = nodes[key]
-        if key in linked or len(node.members) != 1 or analysis.layer(node.members[0]).ops:
+        if len(node.members) != 1 or analysis.layer(node.members[0]).ops:
             continue
-        outs = {u for u, _ in edges}
-        ins = {v for _, v in edges}
-        before = [k for k in reversed(order[:pos]) if k in outs and k in nodes]
-        after = [k for k in order[pos + 1 :] if k in ins and k in nodes]
-        prev = next((k for k in before if nodes[k].cluster == node.cluster), None)
-        nxt = next((k for k in after if nodes[k].cluster == node.cluster), None)
-        if prev is None and nxt is None:
-            prev = before[0] if before else None
-            nxt = after[0] if prev is None and after else None
-        if prev is not None:
-            for (u, v), e in list(edges.items()):
-                if u == prev:
-                    del edges[(u, v)]
-                    edges[(key, v)] = ViewEdge(node.id, e.dst, kind=e.kind, shape=e.shape, label=e.label)
-            edges[(prev, key)] = ViewEdge(nodes[prev].id, node.id)
-        elif nxt is not None:
-            for (u, v), e in list(edges.items()):
-                if v == nxt:
-                    del edges[(u, v)]
-                    edges[(u, key)] = ViewEdge(e.src, node.id, kind=e.kind, shape=e.shape, label=e.label)
-            edges[(key, nxt)] = ViewEdge(node.id, nodes[nxt].id)
-        linked.add(key)
+        ins = [u for u, v in edges if v == key]
+        outs = [v for u, v in edges if u == key]
+        if ins and not outs:  # what it hands on is read after it: by its producer's later readers
+            later = [(u, v) for u, v in edges if u in ins and v != key and rank.get(v, -1) > pos]
+            _move(edges, later, src=node)
+        elif outs and not ins:  # it hands on what its readers' latest other producer made
+            made = [(u, v) for u, v in edges if v in outs and u != key and u in rank]
+            last = max((rank[u] for u, _ in made), default=None)
+            _move(edges, [(u, v) for u, v in made if rank[u] == last], dst=node)
+        elif not ins:
+            users, label = _users(analysis, nodes, node)
+            for user in users:
+                edges[(key, user)] = ViewEdge(node.id, nodes[user].id, label=label)
+            if not users:
+                _splice(nodes, edges, order, pos)
+
+
+def _move(edges: Edges, pairs: list[tuple[str, str]], src: ViewNode | None = None, dst: ViewNode | None = None) -> None:
+    """Let the arrows ``pairs`` leave from ``src`` (or reach ``dst``) instead, with a plain
+    arrow joining the old end to the new one."""
+    from ._view import ViewEdge
+
+    for u, v in pairs:
+        e = edges.pop((u, v))
+        if src is not None:
+            edges.setdefault((src.key, v), ViewEdge(src.id, e.dst, kind=e.kind, shape=e.shape, label=e.label))
+        else:
+            assert dst is not None
+            edges.setdefault((u, dst.key), ViewEdge(e.src, dst.id, kind=e.kind, shape=e.shape, label=e.label))
+
+
+def _users(analysis: Analysis, nodes: dict[str, ViewNode], node: ViewNode) -> tuple[list[str], str]:
+    """The boxes using an op-less module's weights or tables, and how to label the arrows."""
+    if node.params:
+        tied = [k for k, n in nodes.items() if n.type == node.type and not n.params and n is not node]
+        return [k for k in tied if analysis.layer(nodes[k].members[0]).ops if len(nodes[k].members) == 1], "tied"
+    if not _TABLE.search(f"{node.type} {node.name}"):
+        return [], ""
+    firsts: dict[tuple[str, ...], str] = {}
+    for key, other in nodes.items():
+        for i in range(1, len(other.path) + 1):
+            mod = analysis.tree.get(other.path[:i])
+            if mod is not None and "attention" in mod.cls.lower():
+                firsts.setdefault(other.path[:i], key)
+                break
+    return list(firsts.values()), "positions"
+
+
+_TABLE = re.compile(r"rotary|positional|position_emb", re.IGNORECASE)
+
+
+def _splice(nodes: dict[str, ViewNode], edges: Edges, order: list[str], pos: int) -> None:
+    """Put the box ``order[pos]`` on the data path next to the layer called before (or after) it."""
+    from ._view import ViewEdge
+
+    key = order[pos]
+    node = nodes[key]
+    outs = {u for u, _ in edges}
+    ins = {v for _, v in edges}
+    before = [k for k in reversed(order[:pos]) if k in outs and k in nodes]
+    after = [k for k in order[pos + 1 :] if k in ins and k in nodes]
+    prev = next((k for k in before if nodes[k].cluster == node.cluster), None)
+    nxt = next((k for k in after if nodes[k].cluster == node.cluster), None)
+    if prev is None and nxt is None:
+        prev = before[0] if before else None
+        nxt = after[0] if prev is None and after else None
+    if prev is not None:
+        for (u, v), e in list(edges.items()):
+            if u == prev:
+                del edges[(u, v)]
+                edges[(key, v)] = ViewEdge(node.id, e.dst, kind=e.kind, shape=e.shape, label=e.label)
+        edges[(prev, key)] = ViewEdge(nodes[prev].id, node.id)
+    elif nxt is not None:
+        for (u, v), e in list(edges.items()):
+            if v == nxt:
+                del edges[(u, v)]
+                edges[(u, key)] = ViewEdge(e.src, node.id, kind=e.kind, shape=e.shape, label=e.label)
+        edges[(key, nxt)] = ViewEdge(node.id, nodes[nxt].id)
 
 
 def input_order(view: View) -> tuple[list[str], list[tuple[str, str]], set[tuple[str, str]]]:

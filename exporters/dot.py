@@ -175,8 +175,8 @@ def _node_attrs(node: ViewNode, options: DrawOptions, look: Look, paper: bool) -
 
 
 def _edge_attrs(edge: ViewEdge, look: Look, paper: bool) -> dict[str, str]:
-    if not edge.kind.is_skip:
-        return {}
+    if not edge.kind.is_skip:  # a labelled data arrow joins a table to its users ("tied")
+        return {"style": "dotted", "label": dot_string(edge.label)} if edge.label else {}
     st = EDGE_STYLES[edge.kind]
     colour = st.gray if paper else st.colour
     attrs = {"style": st.dot_style, "color": dot_string(colour), "penwidth": str(st.width), "arrowhead": st.arrowhead}
