@@ -118,13 +118,15 @@ def passthrough_hooks(model: Any, names: dict[int, str], inbound: dict[str, list
     leaf module whose output such a module handed on, and for every leaf module that
     later reads the tensor handed on, that module.
 
-    Tensors are matched by identity (weak references, so nothing is kept alive).
+    Tensors are matched by identity (weak references, so nothing is kept alive). Only a
+    module's first call is wired: the graph has one box for a module that left no op.
     """
     import weakref
 
     leaves = {id(m) for m in model.modules() if next(m.children(), None) is None}
     made: dict[int, tuple[Any, str]] = {}  # id(tensor) -> (its weakref, the leaf that returned it)
     handed: dict[int, tuple[Any, str]] = {}  # id(tensor) -> (its weakref, the pass-through leaf)
+    passed: set[str] = set()  # pass-through leaves wired
 
     def owner(table: dict[int, tuple[Any, str]], t: Any) -> str | None:
         entry = table.get(id(t))
@@ -146,6 +148,9 @@ def passthrough_hooks(model: Any, names: dict[int, str], inbound: dict[str, list
             return
         outs = list(_tensors(out))
         if len(outs) == 1 and any(outs[0] is t for t in _tensors(args, kwargs)):
+            if name in passed:
+                return  # a later call: T5's stack dropout runs first and last
+            passed.add(name)
             add(name, owner(made, outs[0]))
             handed[id(outs[0])] = (weakref.ref(outs[0]), name)
             return
