@@ -116,7 +116,9 @@ def passthrough_hooks(model: Any, names: dict[int, str], inbound: dict[str, list
     """Hooks that wire the leaf modules handing on their input unchanged (eval-mode Dropout,
     Identity), which leave no op in the graph: ``inbound`` gets, by qualified name, the
     leaf module whose output such a module handed on, and for every leaf module that
-    later reads the tensor handed on, that module.
+    later reads the tensor handed on, that module. A module handing on what a functional
+    op made (GPT-2's ``drop`` after ``wte + wpe``) is not wired: the consumer would keep
+    its arrow from that op as well, and the drawing places it (``exporters/_paper``).
 
     Tensors are matched by identity (weak references, so nothing is kept alive). Only a
     module's first call is wired: the graph has one box for a module that left no op.
@@ -151,8 +153,10 @@ def passthrough_hooks(model: Any, names: dict[int, str], inbound: dict[str, list
             if name in passed:
                 return  # a later call: T5's stack dropout runs first and last
             passed.add(name)
-            add(name, owner(made, outs[0]))
-            handed[id(outs[0])] = (weakref.ref(outs[0]), name)
+            producer = owner(made, outs[0])
+            if producer is not None:  # else a functional op made it: the table cannot say which
+                add(name, producer)
+                handed[id(outs[0])] = (weakref.ref(outs[0]), name)
             return
         for t in outs:
             made[id(t)] = (weakref.ref(t), name)

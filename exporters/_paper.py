@@ -107,9 +107,11 @@ def place_opless(analysis: Analysis, nodes: dict[str, ViewNode], edges: Edges) -
     A module owning weights that others use (a tied embedding: BART's ``shared``) points
     at the boxes of its class that use them ("tied"); a rotary or positional table at
     the first box of every attention module ("positions"). Anything else goes after
-    the layer called before it in its module (taking over that layer's arrows out);
-    the first of its module, before the layer called after it (taking over its arrows
-    in); alone in its module, after the layer called before it anywhere.
+    the next module the framework called (taking over its arrows in: GPT-2's ``drop``
+    between ``wte + wpe`` and ``h.0.ln_1``); with none, after the layer called before it
+    in its module, or the first of its module, before the layer called after it.
+    A box wired on one side only (from the framework's table) takes over the other
+    side: its producer's later arrows out, or its reader's latest arrow in.
     """
     from ._view import ViewEdge
 
@@ -132,7 +134,11 @@ def place_opless(analysis: Analysis, nodes: dict[str, ViewNode], edges: Edges) -
             users, label = _users(analysis, nodes, node)
             for user in users:
                 edges[(key, user)] = ViewEdge(node.id, nodes[user].id, label=label)
-            if not users:
+            reader = None if users else _next_module(nodes, edges, order, pos)
+            if reader is not None:  # it ran just before the next module: hand that one its input
+                _move(edges, [(u, v) for u, v in edges if v == reader], dst=node)
+                edges[(key, reader)] = ViewEdge(node.id, nodes[reader].id)
+            elif not users:
                 _splice(nodes, edges, order, pos)
 
 
@@ -165,6 +171,23 @@ def _users(analysis: Analysis, nodes: dict[str, ViewNode], node: ViewNode) -> tu
                 firsts.setdefault(other.path[:i], key)
                 break
     return list(firsts.values()), "positions"
+
+
+def _next_module(nodes: dict[str, ViewNode], edges: Edges, order: list[str], pos: int) -> str | None:
+    """The first box after ``order[pos]`` that is a module's layer (not a functional op)
+    with arrows in, in its module: the framework called that module next."""
+    ins = {v for _, v in edges}
+    cluster = nodes[order[pos]].cluster
+    for key in order[pos + 1 :]:
+        node = nodes.get(key)
+        if node is not None and key in ins and node.cluster[: len(cluster)] == cluster and not _functional(node):
+            return key
+    return None
+
+
+def _functional(node: ViewNode) -> bool:
+    """Whether a box is a functional op's layer (``h.0/add``, ``matmul_1``), by its name."""
+    return node.type in ops.OP_KINDS and _TRAILING.sub("", short_name(node)) == ops.op_slug(node.type)
 
 
 _TABLE = re.compile(r"rotary|positional|position_emb", re.IGNORECASE)
