@@ -70,8 +70,10 @@ def view_to_pydot(view: View, options: DrawOptions) -> pydot.Dot:
     for node in view.nodes:
         containers[where.get(node.id, "")].add_node(pydot.Node(node.id, **_node_attrs(node, options, look, paper)))
     first, after, loose = input_order(view)
+    # the paper style names skip kinds once, in the legend, not on every arrow
+    labels = look.edge_labels and not (paper and options.legend)
     for edge in view.edges:
-        attrs = _edge_attrs(edge, look, paper)
+        attrs = _edge_attrs(edge, paper, labels)
         if (edge.src, edge.dst) in loose:
             attrs["constraint"] = "false"
         g.add_edge(pydot.Edge(edge.src, edge.dst, **attrs))
@@ -174,13 +176,13 @@ def _node_attrs(node: ViewNode, options: DrawOptions, look: Look, paper: bool) -
     return attrs
 
 
-def _edge_attrs(edge: ViewEdge, look: Look, paper: bool) -> dict[str, str]:
+def _edge_attrs(edge: ViewEdge, paper: bool, labels: bool) -> dict[str, str]:
     if not edge.kind.is_skip:  # a labelled data arrow joins a table to its users ("tied")
         return {"style": "dotted", "label": dot_string(edge.label)} if edge.label else {}
     st = EDGE_STYLES[edge.kind]
     colour = st.gray if paper else st.colour
     attrs = {"style": st.dot_style, "color": dot_string(colour), "penwidth": str(st.width), "arrowhead": st.arrowhead}
-    if edge.label and look.edge_labels:
+    if edge.label and labels:
         attrs.update(label=dot_string(edge.label), fontcolor=dot_string(colour))
     return attrs
 
