@@ -41,6 +41,9 @@ PLUMBING_OPS: frozenset[str] = frozenset(
 
 Edges = dict[tuple[str, str], "ViewEdge"]
 
+#: Container classes a paper title leaves out (``stage1``, not ``stage1 · Sequential``).
+CONTAINERS = frozenset({"Sequential", "ModuleList", "ModuleDict", "Functional", "Model"})
+
 
 def plumbing(analysis: Analysis, nodes: dict[str, ViewNode], edges: Edges) -> list[str]:
     """The boxes (unit names, in view order) the paper style absorbs into arrows."""
@@ -344,4 +347,4 @@ def _is_glyph(node: ViewNode) -> bool:
     return node.kind is _K.MERGE and node.repeat == 1 and ops.merge_symbol(node.type) in ("+", "\u00d7")
 
 
-__all__ = ["PLUMBING_OPS", "cluster_name", "contract", "input_order", "name_roles", "place_opless", "plumbing", "short_name"]
+__all__ = ["CONTAINERS", "PLUMBING_OPS", "cluster_name", "contract", "input_order", "name_roles", "place_opless", "plumbing", "short_name"]
