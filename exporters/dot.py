@@ -21,8 +21,8 @@ import pydot
 from modelmap.core.kinds import EdgeKind, LayerKind
 
 from ._escape import dot_string
-from ._paper import input_order
 from ._options import DrawOptions
+from ._paper import input_order
 from ._style import EDGE_STYLES, KIND_FILL, LOOKS, MARKS, Look
 from ._view import (
     View,
