@@ -58,7 +58,8 @@ def record_layers(
 
     names = {id(m): name for name, m in model.named_modules()}
     stacks: dict[str, tuple[str, ...]] = {}
-    with quiet(options), recording_hooks(model, names, stacks), no_fastpath():
+    inbound: dict[str, list[str]] = {}
+    with quiet(options), recording_hooks(model, names, stacks), passthrough_hooks(model, names, inbound), no_fastpath():
         try:
             with torch.no_grad(), fake_mode(fake):
                 model(*args, **kwargs)
@@ -71,7 +72,7 @@ def record_layers(
     owners = parameter_owners(model)
     add_idle_owners(stacks, set(owners.values()))
     modules = dict(model.named_modules())
-    records = [layer_record(modules[name], name, stack, owners) for name, stack in stacks.items()]
+    records = [layer_record(modules[name], name, stack, owners, inbound.get(name, ())) for name, stack in stacks.items()]
     return [r for r in records if r.name or r.params]
 
 
@@ -116,6 +117,79 @@ def recording_hooks(model: Any, names: dict[int, str], stacks: dict[str, tuple[s
 
 
 @contextlib.contextmanager
+def passthrough_hooks(model: Any, names: dict[int, str], inbound: dict[str, list[str]]) -> Iterator[None]:
+    """Hooks that wire the leaf modules handing on their input unchanged (eval-mode Dropout,
+    Identity), which leave no op in the graph: ``inbound`` gets, by qualified name, the
+    leaf module whose output such a module handed on, and for every leaf module that
+    later reads the tensor handed on, that module. A module handing on what a functional
+    op made (GPT-2's ``drop`` after ``wte + wpe``) is not wired: the consumer would keep
+    its arrow from that op as well, and the drawing places it (``exporters/_paper``).
+
+    Tensors are matched by identity (weak references, so nothing is kept alive). Only a
+    module's first call is wired: the graph has one box for a module that left no op.
+    """
+    import weakref
+
+    leaves = {id(m) for m in model.modules() if next(m.children(), None) is None}
+    made: dict[int, tuple[Any, str]] = {}  # id(tensor) -> (its weakref, the leaf that returned it)
+    handed: dict[int, tuple[Any, str]] = {}  # id(tensor) -> (its weakref, the pass-through leaf)
+    passed: set[str] = set()  # pass-through leaves wired
+
+    def owner(table: dict[int, tuple[Any, str]], t: Any) -> str | None:
+        entry = table.get(id(t))
+        return entry[1] if entry is not None and entry[0]() is t else None
+
+    def add(name: str, source: str | None) -> None:
+        if source is not None and source != name and source not in inbound.setdefault(name, []):
+            inbound[name].append(source)
+
+    def before(module: Any, args: Any, kwargs: Any) -> None:
+        name = names.get(id(module))
+        if name is not None and id(module) in leaves:
+            for t in _tensors(args, kwargs):
+                add(name, owner(handed, t))
+
+    def after(module: Any, args: Any, kwargs: Any, out: Any) -> None:
+        name = names.get(id(module))
+        if name is None or id(module) not in leaves:
+            return
+        outs = list(_tensors(out))
+        if len(outs) == 1 and any(outs[0] is t for t in _tensors(args, kwargs)):
+            if name in passed:
+                return  # a later call: T5's stack dropout runs first and last
+            passed.add(name)
+            producer = owner(made, outs[0])
+            if producer is not None:  # else a functional op made it: the table cannot say which
+                add(name, producer)
+                handed[id(outs[0])] = (weakref.ref(outs[0]), name)
+            return
+        for t in outs:
+            made[id(t)] = (weakref.ref(t), name)
+
+    handles = []
+    for m in model.modules():
+        if id(m) in leaves:
+            handles.append(m.register_forward_pre_hook(before, with_kwargs=True))
+            handles.append(m.register_forward_hook(after, with_kwargs=True))
+    try:
+        yield
+    finally:
+        for h in handles:
+            h.remove()
+
+
+def _tensors(*objs: Any) -> Iterator[Any]:
+    """The tensors among ``objs``, in tuples, lists and dict values one level down."""
+    import torch
+
+    for obj in objs:
+        items = obj.values() if isinstance(obj, dict) else obj if isinstance(obj, (tuple, list)) else (obj,)
+        for item in items:
+            if isinstance(item, torch.Tensor):
+                yield item
+
+
+@contextlib.contextmanager
 def no_fastpath() -> Iterator[None]:
     """Switch off torch's fused attention/transformer fast path for a while."""
     import torch
@@ -141,7 +215,9 @@ def parameter_owners(model: Any) -> dict[int, str]:
     return owners
 
 
-def layer_record(module: Any, name: str, stack: tuple[str, ...], owners: dict[int, str]) -> md.LayerRecord:
+def layer_record(
+    module: Any, name: str, stack: tuple[str, ...], owners: dict[int, str], inbound: Any = ()
+) -> md.LayerRecord:
     """The LayerRecord of one module that ran (its own parameters, each counted once)."""
     params = sum(p.numel() for p in module.parameters(recurse=False) if owners.get(id(p)) == name)
     return md.LayerRecord(
@@ -150,6 +226,7 @@ def layer_record(module: Any, name: str, stack: tuple[str, ...], owners: dict[in
         cls=type(module).__name__,
         params=int(params),
         leaf=next(module.children(), None) is None,
+        inbound=tuple(inbound),
     )
 
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from modelmap.core import ops
 from modelmap.core.kinds import EdgeKind, LayerKind
 
+from . import _paper
 from ._options import FOLD_AUTO_LAYERS, DrawOptions
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -53,6 +54,7 @@ class ViewNode:
     repeat_span: str = ""  # "stage2.1 ... stage2.4"
     inner_skips: tuple[EdgeKind, ...] = ()  # skips hidden inside a collapsed module
     mark: str = ""  # a key of _style.MARKS ("added", "changed": draw --diff), "" for none
+    role: str = ""  # the name line of a paper-style label ("c_attn"), "" for none (see _paper.name_roles)
 
 
 @dataclass
@@ -113,10 +115,16 @@ class View:
 # ------------------------------------------------------------------- text helpers
 
 
-def display_name(text: str, limit: int = MAX_NAME) -> str:
-    """One line of at most ``limit`` characters (whitespace collapsed, ellipsis)."""
+def display_name(text: str, limit: int = MAX_NAME, middle: bool = False) -> str:
+    """One line of at most ``limit`` characters (whitespace collapsed, ellipsis at the end,
+    or in the ``middle`` so that a name's distinguishing tail stays)."""
     text = " ".join(str(text).split())
-    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+    if len(text) <= limit:
+        return text
+    if middle:
+        tail = (limit - 1) // 2
+        return text[: limit - 1 - tail] + "\u2026" + text[len(text) - tail :]
+    return text[: limit - 1] + "\u2026"
 
 
 def shape_text(shape: tuple[Any, ...] | list[Any] | None) -> str:
@@ -170,7 +178,8 @@ def merge_symbol(node: ViewNode) -> str | None:
 def node_label(node: ViewNode, options: DrawOptions, show_names: bool = True) -> str:
     """The lines of a node's label, raw (each format escapes them its own way).
 
-    ``show_names`` False (the paper style) leaves layer names out.
+    ``show_names`` False (the paper style) shows the box's ``role`` (its short name) only
+    where :func:`._paper.name_roles` gave it one.
     """
     if node.kind in _IO_KINDS:
         lines = [display_name(node.name)]
@@ -181,7 +190,8 @@ def node_label(node: ViewNode, options: DrawOptions, show_names: bool = True) ->
     hyper = hyper_text(node)
     if hyper:
         kind_line += f" {hyper}"
-    lines = [display_name(node.name), kind_line] if show_names else [kind_line]
+    name = node.name if show_names else node.role
+    lines = [display_name(name, middle=True), kind_line] if name else [kind_line]
     if options.shapes and node.shape is not None:
         lines.append(shape_text(node.shape))
     if options.params and node.params:
@@ -195,8 +205,10 @@ def node_label(node: ViewNode, options: DrawOptions, show_names: bool = True) ->
 
 def cluster_label(cluster: ViewCluster, show_names: bool = True) -> str:
     """A cluster's title: ``stage1 · Sequential``, or ``× 4  ResidualBlock  (stage2.1 … stage2.4)``."""
-    name = display_name(cluster.name)
-    text = f"{name} \u00b7 {display_name(cluster.cls, 32)}" if cluster.cls and cluster.cls != cluster.name else name
+    name = display_name(cluster.name if show_names else _paper.cluster_name(cluster))
+    # the paper style leaves out container classes: "stage1", a short title arrows pass by
+    says = cluster.cls and cluster.cls != cluster.name and (show_names or cluster.cls not in _paper.CONTAINERS)
+    text = f"{name} \u00b7 {display_name(cluster.cls, 32)}" if says else name
     if cluster.repeat > 1:
         text = f"\u00d7 {cluster.repeat}  {display_name(cluster.cls or cluster.name, 32)}"
         if show_names:
@@ -251,12 +263,18 @@ def build_view(analysis: Analysis, options: DrawOptions) -> View:
     if fold:
         _fold(analysis, group, nodes, edges, synthetic, alias, notes)
     _mark_skips(analysis, group, nodes, edges, alias)
+    paper = options.style == "paper"
+    if paper:
+        _paper.contract(nodes, edges, _paper.plumbing(analysis, nodes, edges))
+    _paper.place_opless(analysis, nodes, edges)
 
     kept = list(nodes.values())
     id_of = {n.key: n.id for n in kept}
     alive = set(id_of.values())
     edge_list = [e for e in edges.values() if e.src in alive and e.dst in alive]
     root = _clusters(analysis, kept, synthetic)
+    if paper:
+        _paper.name_roles(root, {n.id: n for n in kept}, lambda n: node_label(n, options, show_names=False))
     title = options.title if options.title is not None else model_title(analysis)
     return View(title=title or "", direction=options.direction, nodes=kept, edges=edge_list, root=root,
                 depth=depth, folded=fold, notes=notes)

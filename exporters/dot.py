@@ -22,6 +22,7 @@ from modelmap.core.kinds import EdgeKind, LayerKind
 
 from ._escape import dot_string
 from ._options import DrawOptions
+from ._paper import input_order
 from ._style import EDGE_STYLES, KIND_FILL, LOOKS, MARKS, Look
 from ._view import (
     View,
@@ -68,11 +69,34 @@ def view_to_pydot(view: View, options: DrawOptions) -> pydot.Dot:
     where = {nid: c.id for c in view.clusters() for nid in c.nodes}
     for node in view.nodes:
         containers[where.get(node.id, "")].add_node(pydot.Node(node.id, **_node_attrs(node, options, look, paper)))
+    first, after, loose = input_order(view)
+    # the paper style names skip kinds once, in the legend, not on every arrow
+    labels = look.edge_labels and not (paper and options.legend)
     for edge in view.edges:
-        g.add_edge(pydot.Edge(edge.src, edge.dst, **_edge_attrs(edge, look, paper)))
+        attrs = _edge_attrs(edge, paper, labels)
+        if (edge.src, edge.dst) in loose:
+            attrs["constraint"] = "false"
+        g.add_edge(pydot.Edge(edge.src, edge.dst, **attrs))
+    _order_inputs(g, first, after)
     if options.legend and view.skip_kinds:
         _legend(g, view, look, paper)
     return g
+
+
+def _order_inputs(g: pydot.Dot, first: list[str], after: list[tuple[str, str]]) -> None:
+    """Graph inputs side by side at the top in the model's order, an input that a later
+    module waits for below that module (an encoder before its decoder; see
+    :func:`._paper.input_order`)."""
+    if len(first) + len(after) < 2:
+        return
+    row = pydot.Subgraph("inputs", rank="source")
+    for a in first:
+        row.add_node(pydot.Node(a))
+    for a, b in zip(first, first[1:], strict=False):
+        row.add_edge(pydot.Edge(a, b, style="invis"))
+    g.add_subgraph(row)
+    for box, node in after:
+        g.add_edge(pydot.Edge(box, node, style="invis"))
 
 
 def _graph(view: View, look: Look, paper: bool) -> pydot.Dot:
@@ -165,13 +189,13 @@ def _node_attrs(node: ViewNode, options: DrawOptions, look: Look, paper: bool) -
     return attrs
 
 
-def _edge_attrs(edge: ViewEdge, look: Look, paper: bool) -> dict[str, str]:
-    if not edge.kind.is_skip:
-        return {}
+def _edge_attrs(edge: ViewEdge, paper: bool, labels: bool) -> dict[str, str]:
+    if not edge.kind.is_skip:  # a labelled data arrow joins a table to its users ("tied")
+        return {"style": "dotted", "label": dot_string(edge.label)} if edge.label else {}
     st = EDGE_STYLES[edge.kind]
     colour = st.gray if paper else st.colour
     attrs = {"style": st.dot_style, "color": dot_string(colour), "penwidth": str(st.width), "arrowhead": st.arrowhead}
-    if edge.label and look.edge_labels:
+    if edge.label and labels:
         attrs.update(label=dot_string(edge.label), fontcolor=dot_string(colour))
     return attrs
 

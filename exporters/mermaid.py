@@ -125,9 +125,12 @@ def view_to_mermaid(view: View, options: DrawOptions) -> str:
     out = _header(view, paper)
     out += _boxes(view, options, look)
     links: dict[EdgeKind, list[int]] = {}
+    skip_labels = look.edge_labels and not (paper and options.legend)  # paper: named in the legend
     for n, edge in enumerate(view.edges):
-        label = f"|{mermaid_string(edge.label)}|" if edge.label and look.edge_labels else ""
-        out.append(f"  {edge.src} {_ARROWS[edge.kind]}{label} {edge.dst}")
+        shown = skip_labels or not edge.kind.is_skip
+        label = f"|{mermaid_string(edge.label)}|" if edge.label and look.edge_labels and shown else ""
+        arrow = "-.->" if edge.label and not edge.kind.is_skip else _ARROWS[edge.kind]  # a table to its users
+        out.append(f"  {edge.src} {arrow}{label} {edge.dst}")
         if edge.kind.is_skip:
             links.setdefault(edge.kind, []).append(n)
     if options.legend and view.skip_kinds:

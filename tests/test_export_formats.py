@@ -117,7 +117,7 @@ def test_dot_draws_each_skip_kind_distinctly_with_labels_and_a_legend() -> None:
 
 def test_dot_paper_style_is_grayscale_serif_and_tells_skips_apart_by_line() -> None:
     a = seed_analysis(RESNET)
-    text = generate(a, "dot", DrawOptions(style="paper", fold=False))
+    text = generate(a, "dot", DrawOptions(style="paper", fold=False, legend=False))  # no legend: kinds on the arrows
     nodes, edges, _ = dot_parts(text)
     assert 'fontname="Times-Roman"' in text
     colours = {e.get("color") for e in edges} | {o.get("color") for o in nodes.values() if "color" in o}

@@ -1,0 +1,350 @@
+"""What a reader sees as a box: plumbing absorbed, op-less layers placed, labels that differ.
+
+Three steps of :func:`~._view.build_view`, all on the view's dicts of boxes and arrows
+(keyed by unit name) before clusters are made:
+
+- :func:`plumbing` and :func:`contract`: in the paper style, a layer that is exporter
+  plumbing (all its ops reshape, transpose, cast, compute shapes or masks: see
+  :data:`PLUMBING_OPS`), a layer that left no op (an eval-mode Dropout), and a merge
+  glyph with a single input (a scale or a mask added to one tensor) get no box: each
+  arrow into it is joined to each arrow out of it, keeping the skip kind either carried;
+- :func:`place_opless`: a layer that left no op and has no arrow (a PyTorch Dropout: the
+  framework's table names it, the graph has no trace of it) is put on the data path
+  where it was called, after the layer called before it in the same module;
+- :func:`name_roles`: the paper style names a box by its short name (``c_attn``,
+  ``q_proj``, ``attn``) when the name says more than its type, and whenever two boxes of
+  one cluster share a type;
+- :func:`cluster_name`: a cluster's title names its module within its parent (``attn``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from modelmap.core import ops
+from modelmap.core.kinds import LayerKind
+
+if TYPE_CHECKING:  # pragma: no cover
+    from modelmap.core import Analysis
+
+    from ._view import View, ViewCluster, ViewEdge, ViewNode
+
+_K = LayerKind
+#: Ops that only move, cast or index data, compute shapes, constants or masks: plumbing.
+PLUMBING_OPS: frozenset[str] = frozenset(
+    {op for op, kind in ops.OP_KINDS.items() if kind in (_K.RESHAPE, _K.IDENTITY, _K.SHAPE, _K.CONSTANT, _K.DROPOUT)}
+    - {"DepthToSpace", "SpaceToDepth", "Col2Im"}
+    | set("Where IsNaN IsInf Equal Less Greater LessOrEqual GreaterOrEqual Not And Or Xor Trilu".split())
+)
+
+Edges = dict[tuple[str, str], "ViewEdge"]
+
+#: Container classes a paper title leaves out (``stage1``, not ``stage1 · Sequential``).
+CONTAINERS = frozenset({"Sequential", "ModuleList", "ModuleDict", "Functional", "Model"})
+
+
+def plumbing(analysis: Analysis, nodes: dict[str, ViewNode], edges: Edges) -> list[str]:
+    """The boxes (unit names, in view order) the paper style absorbs into arrows."""
+    fan_in: dict[str, int] = {}
+    for _, v in edges:
+        fan_in[v] = fan_in.get(v, 0) + 1
+    found = []
+    for key, node in nodes.items():
+        if node.kind in (_K.INPUT, _K.OUTPUT, _K.MODULE) or len(node.members) != 1 or node.repeat > 1:
+            continue
+        layer = analysis.layer(node.members[0])
+        if not layer.ops:
+            found.append(key)
+        elif node.kind is _K.MERGE and fan_in.get(key, 0) < 2 and not node.inner_skips:
+            found.append(key)
+        elif node.kind is not _K.EMBEDDING and not layer.params and _all_plumbing(analysis, layer):
+            found.append(key)
+    return found
+
+
+def _all_plumbing(analysis: Analysis, layer: object) -> bool:
+    return all(op.op_type in PLUMBING_OPS for op in analysis.ops(layer))  # type: ignore[arg-type]
+
+
+def contract(nodes: dict[str, ViewNode], edges: Edges, keys: Iterable[str]) -> None:
+    """Remove the boxes ``keys``, joining every arrow into one to every arrow out of it.
+
+    A joined arrow is a skip of the kind either part carried (the later part's label);
+    an arrow already there between the same boxes keeps its place and takes the skip kind.
+    """
+    from ._view import ViewEdge
+
+    into: dict[str, list[str]] = {}
+    out: dict[str, list[str]] = {}
+    for u, v in edges:
+        out.setdefault(u, []).append(v)
+        into.setdefault(v, []).append(u)
+    for key in keys:
+        srcs = [u for u in into.pop(key, []) if (u, key) in edges]
+        dsts = [v for v in out.pop(key, []) if (key, v) in edges]
+        for u in srcs:
+            first = edges.pop((u, key))
+            for v in dsts:
+                if u == v:
+                    continue
+                second = edges[(key, v)]
+                kind = second.kind if second.kind.is_skip else first.kind
+                label = second.label or first.label
+                joined = edges.get((u, v))
+                if joined is None:
+                    edges[(u, v)] = ViewEdge(first.src, second.dst, kind=kind, shape=second.shape, label=label)
+                    out.setdefault(u, []).append(v)
+                    into.setdefault(v, []).append(u)
+                elif kind.is_skip and not joined.kind.is_skip:
+                    joined.kind, joined.label = kind, label
+        for v in dsts:
+            edges.pop((key, v), None)
+        del nodes[key]
+
+
+def place_opless(analysis: Analysis, nodes: dict[str, ViewNode], edges: Edges) -> None:
+    """Put every op-less box without arrows where it is used (see the module docstring).
+
+    A module owning weights that others use (a tied embedding: BART's ``shared``) points
+    at the boxes of its class that use them ("tied"); a rotary or positional table at
+    the first box of every attention module ("positions"). Anything else goes after
+    the next module the framework called (taking over its arrows in: GPT-2's ``drop``
+    between ``wte + wpe`` and ``h.0.ln_1``); with none, after the layer called before it
+    in its module, or the first of its module, before the layer called after it.
+    A box wired on one side only (from the framework's table) takes over the other
+    side: its producer's later arrows out, or its reader's latest arrow in.
+    """
+    from ._view import ViewEdge
+
+    order = list(nodes)
+    rank = {k: i for i, k in enumerate(order)}
+    for pos, key in enumerate(order):
+        node = nodes[key]
+        if len(node.members) != 1 or analysis.layer(node.members[0]).ops:
+            continue
+        ins = [u for u, v in edges if v == key]
+        outs = [v for u, v in edges if u == key]
+        if ins and not outs:  # what it hands on is read after it: by its producer's later readers
+            later = [(u, v) for u, v in edges if u in ins and v != key and rank.get(v, -1) > pos]
+            _move(edges, later, src=node)
+        elif outs and not ins:  # it hands on what its readers' latest other producer made
+            made = [(u, v) for u, v in edges if v in outs and u != key and u in rank]
+            last = max((rank[u] for u, _ in made), default=None)
+            _move(edges, [(u, v) for u, v in made if rank[u] == last], dst=node)
+        elif not ins:
+            users, label = _users(analysis, nodes, node)
+            for user in users:
+                edges[(key, user)] = ViewEdge(node.id, nodes[user].id, label=label)
+            reader = None if users else _next_module(nodes, edges, order, pos)
+            if reader is not None:  # it ran just before the next module: hand that one its input
+                _move(edges, [(u, v) for u, v in edges if v == reader], dst=node)
+                edges[(key, reader)] = ViewEdge(node.id, nodes[reader].id)
+            elif not users:
+                _splice(nodes, edges, order, pos)
+
+
+def _move(edges: Edges, pairs: list[tuple[str, str]], src: ViewNode | None = None, dst: ViewNode | None = None) -> None:
+    """Let the arrows ``pairs`` leave from ``src`` (or reach ``dst``) instead, with a plain
+    arrow joining the old end to the new one."""
+    from ._view import ViewEdge
+
+    for u, v in pairs:
+        e = edges.pop((u, v))
+        if src is not None:
+            edges.setdefault((src.key, v), ViewEdge(src.id, e.dst, kind=e.kind, shape=e.shape, label=e.label))
+        else:
+            assert dst is not None
+            edges.setdefault((u, dst.key), ViewEdge(e.src, dst.id, kind=e.kind, shape=e.shape, label=e.label))
+
+
+def _users(analysis: Analysis, nodes: dict[str, ViewNode], node: ViewNode) -> tuple[list[str], str]:
+    """The boxes using an op-less module's weights or tables, and how to label the arrows."""
+    if node.params:
+        tied = [k for k, n in nodes.items() if n.type == node.type and not n.params and n is not node]
+        return [k for k in tied if analysis.layer(nodes[k].members[0]).ops if len(nodes[k].members) == 1], "tied"
+    if not _TABLE.search(f"{node.type} {node.name}"):
+        return [], ""
+    firsts: dict[tuple[str, ...], str] = {}
+    for key, other in nodes.items():
+        for i in range(1, len(other.path) + 1):
+            mod = analysis.tree.get(other.path[:i])
+            if mod is not None and "attention" in mod.cls.lower():
+                firsts.setdefault(other.path[:i], key)
+                break
+    return list(firsts.values()), "positions"
+
+
+def _next_module(nodes: dict[str, ViewNode], edges: Edges, order: list[str], pos: int) -> str | None:
+    """The first box after ``order[pos]`` that is a module's layer (not a functional op)
+    with arrows in, in its module: the framework called that module next."""
+    ins = {v for _, v in edges}
+    cluster = nodes[order[pos]].cluster
+    for key in order[pos + 1 :]:
+        node = nodes.get(key)
+        if node is not None and key in ins and node.cluster[: len(cluster)] == cluster and not _functional(node):
+            return key
+    return None
+
+
+def _functional(node: ViewNode) -> bool:
+    """Whether a box is a functional op's layer (``h.0/add``, ``matmul_1``), by its name."""
+    return node.type in ops.OP_KINDS and _TRAILING.sub("", short_name(node)) == ops.op_slug(node.type)
+
+
+_TABLE = re.compile(r"rotary|positional|position_emb", re.IGNORECASE)
+
+
+def _splice(nodes: dict[str, ViewNode], edges: Edges, order: list[str], pos: int) -> None:
+    """Put the box ``order[pos]`` on the data path next to the layer called before (or after) it."""
+    from ._view import ViewEdge
+
+    key = order[pos]
+    node = nodes[key]
+    outs = {u for u, _ in edges}
+    ins = {v for _, v in edges}
+    before = [k for k in reversed(order[:pos]) if k in outs and k in nodes]
+    after = [k for k in order[pos + 1 :] if k in ins and k in nodes]
+    prev = next((k for k in before if nodes[k].cluster == node.cluster), None)
+    nxt = next((k for k in after if nodes[k].cluster == node.cluster), None)
+    if prev is None and nxt is None:
+        prev = before[0] if before else None
+        nxt = after[0] if prev is None and after else None
+    if prev is not None:
+        for (u, v), e in list(edges.items()):
+            if u == prev:
+                del edges[(u, v)]
+                edges[(key, v)] = ViewEdge(node.id, e.dst, kind=e.kind, shape=e.shape, label=e.label)
+        edges[(prev, key)] = ViewEdge(nodes[prev].id, node.id)
+    elif nxt is not None:
+        for (u, v), e in list(edges.items()):
+            if v == nxt:
+                del edges[(u, v)]
+                edges[(u, key)] = ViewEdge(e.src, node.id, kind=e.kind, shape=e.shape, label=e.label)
+        edges[(key, nxt)] = ViewEdge(node.id, nodes[nxt].id)
+
+
+def input_order(view: View) -> tuple[list[str], list[tuple[str, str]], set[tuple[str, str]]]:
+    """Where the graph inputs go: the ids drawn side by side at the top, left to right in
+    the model's order; ``(box, input)`` pairs that put an input below a box; and the
+    arrows that must not pull their head up (``(src, dst)`` ids).
+
+    An input whose first consumers sit in a top-level module that also reads from another
+    top-level module not fed by it (a decoder reading the encoder's output) is drawn after
+    that module: the encoder comes before its decoder, and the arrows from the encoder
+    into the decoder leave the decoder's layers where its own data flow puts them.
+    """
+    top = {nid: c.id for c in view.root.children for nid in _cluster_ids(c)}
+    succ: dict[str, list[str]] = {}
+    for e in view.edges:
+        succ.setdefault(e.src, []).append(e.dst)
+    first: list[str] = []
+    after: list[tuple[str, str]] = []
+    loose: set[tuple[str, str]] = set()
+    for node in view.nodes:
+        if node.kind is not _K.INPUT:
+            continue
+        fed = {top[v] for v in succ.get(node.id, ()) if v in top}
+        below = _reachable(node.id, succ)
+        cross = [(e.src, e.dst) for e in view.edges if top.get(e.dst) in fed and top.get(e.src) not in fed | {None}]
+        cross = [(u, v) for u, v in cross if u not in below]
+        if cross and first:
+            after.append((cross[-1][0], node.id))
+            loose.update(cross)
+        else:
+            first.append(node.id)
+    return first, after, loose
+
+
+def _cluster_ids(cluster: ViewCluster) -> list[str]:
+    out = list(cluster.nodes)
+    for child in cluster.children:
+        out += _cluster_ids(child)
+    return out
+
+
+def _reachable(start: str, succ: dict[str, list[str]]) -> set[str]:
+    seen, stack = {start}, [start]
+    while stack:
+        for v in succ.get(stack.pop(), ()):
+            if v not in seen:
+                seen.add(v)
+                stack.append(v)
+    return seen
+
+
+# --------------------------------------------------------------------------- labels
+
+_TRAILING = re.compile(r"[_\d#]+$")
+
+
+def short_name(node: ViewNode) -> str:
+    """A box's name within its module: ``h.0.attn.c_attn`` in ``h.0.attn`` -> ``c_attn``."""
+    if not node.path:
+        return node.name
+    return _within(node.path[-2] if len(node.path) > 1 else "", node.path[-1]).rsplit("/", 1)[-1]
+
+
+def _within(parent: str, name: str) -> str:
+    """``name`` without its parent's prefix, unless only a number would be left (``stage3.0``)."""
+    if parent and name.startswith(parent + "."):
+        rest = name[len(parent) + 1 :]
+        if not rest.isdigit():
+            return rest
+    return name
+
+
+def _says_more(node: ViewNode) -> bool:
+    """Whether a box's short name says more than its type (``c_attn`` for Conv1D, not ``relu``)."""
+    if node.kind is _K.MODULE:
+        return True
+    name = _TRAILING.sub("", short_name(node)).replace("_", "").lower()
+    kind = (node.type or "").replace("_", "").lower()
+    if not name or node.type in ops.OP_KINDS and ops.op_slug(node.type).replace("_", "") == name:
+        return False  # a functional op's slug
+    return not (kind.startswith(name) or name.startswith(kind))
+
+
+def name_roles(root: ViewCluster, by_id: dict[str, ViewNode], label: object) -> None:
+    """Set ``role`` (the name line of a paper label) on the boxes that need one.
+
+    ``label(node)`` gives a box's label. A box gets its short name when the name says more
+    than its type, and so do all boxes of a cluster that share a type (``conv1``,
+    ``conv2``, ``shortcut``); what still reads the same gets its full name.
+    """
+    stack = [root]
+    while stack:
+        cluster = stack.pop()
+        stack.extend(cluster.children)
+        members = [by_id[i] for i in cluster.nodes if by_id[i].kind not in (_K.INPUT, _K.OUTPUT)]
+        by_type: dict[str, list[ViewNode]] = {}
+        for node in members:
+            if not _is_glyph(node):
+                by_type.setdefault(node.type, []).append(node)
+        for node in members:
+            if _says_more(node) or len(by_type.get(node.type, ())) > 1:
+                node.role = short_name(node)
+        seen: dict[str, list[ViewNode]] = {}
+        for node in members:
+            if not _is_glyph(node):
+                seen.setdefault(label(node), []).append(node)  # type: ignore[operator]
+        for group in seen.values():
+            if len(group) > 1:
+                for node in group:
+                    node.role = node.name
+
+
+def cluster_name(cluster: ViewCluster) -> str:
+    """A module's name within its parent module: ``h.0.attn`` in ``h.0`` -> ``attn``."""
+    key = [k for k in cluster.key if not k.startswith("\x00")]
+    if len(key) > 1 and cluster.name == key[-1]:
+        return _within(key[-2], key[-1])
+    return cluster.name
+
+
+def _is_glyph(node: ViewNode) -> bool:
+    return node.kind is _K.MERGE and node.repeat == 1 and ops.merge_symbol(node.type) in ("+", "\u00d7")
+
+
+__all__ = ["CONTAINERS", "PLUMBING_OPS", "cluster_name", "contract", "input_order", "name_roles", "place_opless", "plumbing", "short_name"]

@@ -1,0 +1,240 @@
+"""Figures a reader understands (issue 9): on the seed models and GPT-2, T5, BART, Falcon.
+
+Every figure, in both styles: no box without an edge (DOT and Mermaid as written), no two
+boxes with one label in a cluster, and in the paper style no box for exporter plumbing
+(:mod:`tests.figure_checks`). Then what a reader looks for, measured on the SVG that
+Graphviz renders: the input above the output, the encoder above its decoder, skip arrows
+no longer than the folded block they belong to; and where the op-less layers, the tied
+embedding and the rotary table are drawn.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import warnings
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from modelmap.exporters import DrawOptions
+from modelmap.exporters._view import build_view
+from modelmap.exporters.dot import generate_dot
+from modelmap.exporters.render import run_dot
+
+from .conftest import skip_or_fail_without
+from .figure_checks import duplicate_labels, floating_boxes, plumbing_boxes
+
+STYLES = ("detailed", "paper")
+TORCH_SEEDS = ("seed_resnet", "seed_plain", "small_cnn", "mlp", "convnet")
+KERAS_SEEDS = ("seed_resnet", "mlp", "small_cnn")
+ZOO = ("gpt2", "t5", "bart", "falcon")
+
+
+def _graphviz() -> None:
+    from modelmap.exporters.render import dot_program
+
+    try:
+        dot_program()
+    except Exception:  # noqa: BLE001 - any reason Graphviz is missing
+        skip_or_fail_without(False, "Graphviz `dot` is not installed")
+
+
+def assert_clean(analysis: Any, style: str, **kw: Any) -> None:
+    options = DrawOptions(style=style, **kw)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Mermaid's size notes
+        assert floating_boxes(analysis, options) == []
+        assert duplicate_labels(analysis, options) == []
+        if style == "paper":
+            assert plumbing_boxes(analysis, options) == []
+
+
+@pytest.fixture(scope="module")
+def zoo() -> Any:
+    """``zoo(name)``: a transformers zoo model converted and analysed once per module."""
+    pytest.importorskip("transformers")
+    root = str(Path(__file__).resolve().parents[1])
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    from fixtures import transformers_zoo
+
+    from modelmap.converters import ConvertOptions, convert
+    from modelmap.core import analyze_onnx
+
+    made: dict[str, Any] = {}
+
+    def get(name: str) -> Any:
+        if name not in made:
+            model, example = transformers_zoo.FACTORIES[name]()
+            made[name] = analyze_onnx(convert(model, example, ConvertOptions()))
+        return made[name]
+
+    return get
+
+
+# ------------------------------------------------------------------------------ the checks
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("style", STYLES)
+@pytest.mark.parametrize("name", TORCH_SEEDS)
+def test_torch_seed_figures_are_clean(fixture_cache: Any, name: str, style: str) -> None:
+    assert_clean(fixture_cache.analysis("torch", name), style)
+
+
+@pytest.mark.keras
+@pytest.mark.parametrize("name", KERAS_SEEDS)
+def test_keras_seed_figures_are_clean(fixture_cache: Any, name: str) -> None:
+    a = fixture_cache.analysis("keras", name)
+    for style in STYLES:
+        assert_clean(a, style)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("name", ZOO)
+def test_transformer_figures_are_clean(zoo: Any, name: str) -> None:
+    for style in STYLES:
+        assert_clean(zoo(name), style)
+    assert_clean(zoo(name), "paper", depth=2)
+
+
+@pytest.mark.torch
+def test_checks_find_what_they_look_for(fixture_cache: Any, zoo: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each check fails on a figure with its fault: plumbing kept, names left out, a box cut loose."""
+    from modelmap.exporters import _paper
+
+    a = fixture_cache.analysis("torch", "seed_resnet")
+    paper = DrawOptions(style="paper")
+    assert 'label="conv1\\nConv2d 3×3, 64' in generate_dot(a, paper)  # the name keeps conv1, conv2 apart
+    monkeypatch.setattr(_paper, "plumbing", lambda *args: [])
+    assert plumbing_boxes(a, paper) == ["flatten"]
+    monkeypatch.setattr(_paper, "name_roles", lambda *args: None)
+    assert ("× 2  ResidualBlock", "Conv2d 3×3, 64\\n1×64×32×32\\n36.9K params") in duplicate_labels(a, paper)
+    monkeypatch.setattr(_paper, "place_opless", lambda *args: None)
+    loose = floating_boxes(zoo("bart"), DrawOptions())
+    assert [f.split(":")[0] for f in loose] == ["dot", "mermaid"] and loose[0].startswith("dot: shared\\n")
+
+
+# ------------------------------------------------------------------------------ what is drawn
+
+
+def _labels(analysis: Any, **kw: Any) -> dict[str, str]:
+    view = build_view(analysis, DrawOptions(**kw))
+    from modelmap.exporters._view import node_label
+
+    options = DrawOptions(**kw)
+    return {n.key: node_label(n, options, options.style != "paper") for n in view.nodes}
+
+
+def _arrows(analysis: Any, **kw: Any) -> set[tuple[str, str, str]]:
+    view = build_view(analysis, DrawOptions(**kw))
+    key = {n.id: n.key for n in view.nodes}
+    return {(key[e.src], key[e.dst], e.label) for e in view.edges}
+
+
+@pytest.mark.torch
+def test_gpt2_paper_boxes_carry_names_and_no_plumbing(zoo: Any) -> None:
+    labels = _labels(zoo("gpt2"), style="paper")
+    text = "\n".join(labels.values())
+    for name in ("c_attn", "c_proj", "c_fc", "ln_1", "ln_2", "wte", "wpe"):
+        assert name in text
+    for plumbing in ("Reshape", "Transpose", "IsNaN", "is_na_n", "Where", "Dropout", "Split"):
+        assert plumbing not in text
+    assert labels["wte"].splitlines()[:2] == ["wte", "Embedding 32"]
+
+
+@pytest.mark.torch
+def test_opless_layers_sit_where_they_were_called(zoo: Any) -> None:
+    arrows = _arrows(zoo("gpt2"))
+    # GPT-2: hidden = drop(wte + wpe); each sub-block: residual + dropout(c_proj(...))
+    assert {("add", "drop", ""), ("drop", "h.0.ln_1", "")} <= arrows
+    assert ("add", "h.0.ln_1", "") not in arrows
+    assert {("h.0.attn.c_proj", "h.0.attn.resid_dropout", ""), ("h.0.attn.resid_dropout", "h.0/add", "")} <= arrows
+    assert ("h.0.attn.c_proj", "h.0/add", "") not in arrows
+
+
+@pytest.mark.torch
+def test_tied_embedding_and_rotary_table_point_at_their_users(zoo: Any) -> None:
+    bart = _arrows(zoo("bart"))
+    assert {("shared", "encoder.embed_tokens", "tied"), ("shared", "decoder.embed_tokens", "tied")} <= bart
+    falcon = _arrows(zoo("falcon"))
+    rotary = [(u, v) for u, v, label in falcon if u == "rotary_emb" and label == "positions"]
+    assert rotary and all(v.startswith("h.0.self_attention") for _, v in rotary)
+
+
+# ------------------------------------------------------------------------------ order on the page
+
+_NUM = r"-?\d+(?:\.\d+)?"
+
+
+def _svg(analysis: Any, **kw: Any) -> str:
+    _graphviz()
+    return run_dot(generate_dot(analysis, DrawOptions(**kw)), "svg").decode()
+
+
+def _groups(svg: str, cls: str) -> dict[str, list[tuple[float, float]]]:
+    """title -> the points of each ``<g class=cls>`` (polygon, path or text positions)."""
+    out: dict[str, list[tuple[float, float]]] = {}
+    for m in re.finditer(rf'<g id="[^"]*" class="{cls}">\s*<title>([^<]*)</title>(.*?)</g>', svg, re.S):
+        title = m.group(1).replace("&#45;&gt;", "->").replace("&gt;", ">")
+        nums = [float(x) for x in re.findall(_NUM, " ".join(re.findall(r'\s(?:points|d)="([^"]*)"', m.group(2))))]
+        points = list(zip(nums[::2], nums[1::2], strict=False))
+        points += [(float(x), float(y)) for x, y in re.findall(rf'cx="({_NUM})" cy="({_NUM})"', m.group(2))]
+        out[title] = points
+    return out
+
+
+def _box(points: list[tuple[float, float]]) -> tuple[float, float, float, float]:
+    xs, ys = [p[0] for p in points], [p[1] for p in points]
+    return min(xs), min(ys), max(xs), max(ys)  # SVG: y grows downwards
+
+
+def _centre_y(nodes: dict[str, list[tuple[float, float]]], node_id: str) -> float:
+    x0, y0, x1, y1 = _box(nodes[node_id])
+    return (y0 + y1) / 2
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("name", ("gpt2", "t5"))
+def test_inputs_are_drawn_above_outputs(zoo: Any, name: str) -> None:
+    a = zoo(name)
+    for style in STYLES:
+        view = build_view(a, DrawOptions(style=style))
+        nodes = _groups(_svg(a, style=style), "node")
+        first_in = min(_centre_y(nodes, n.id) for n in view.nodes if n.kind == "input")
+        for n in view.nodes:
+            assert _centre_y(nodes, n.id) >= first_in - 1, n.key
+        outputs = [_centre_y(nodes, n.id) for n in view.nodes if n.kind == "output"]
+        assert min(outputs) > first_in
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("name", ("t5", "bart"))
+def test_the_encoder_is_drawn_before_its_decoder(zoo: Any, name: str) -> None:
+    a = zoo(name)
+    for style in STYLES:
+        view = build_view(a, DrawOptions(style=style))
+        ids = {c.key: c.id for c in view.clusters()}
+        clusters = _groups(_svg(a, style=style), "cluster")
+        enc = _box(clusters[f"cluster_{ids[('encoder',)]}"])
+        dec = _box(clusters[f"cluster_{ids[('decoder',)]}"])
+        assert enc[3] <= dec[1] or enc[2] <= dec[0], (enc, dec)  # above, or to the left
+
+
+@pytest.mark.torch
+def test_skip_arrows_stay_as_short_as_their_folded_block(fixture_cache: Any) -> None:
+    a = fixture_cache.analysis("torch", "seed_resnet")
+    for style in STYLES:
+        view = build_view(a, DrawOptions(style=style))
+        svg = _svg(a, style=style)
+        edges, clusters = _groups(svg, "edge"), _groups(svg, "cluster")
+        holder = {nid: c for c in view.clusters() for nid in c.nodes}
+        skips = [e for e in view.edges if e.kind.is_skip]
+        assert len(skips) >= 5
+        for e in skips:
+            block = holder[e.dst]
+            _, y0, _, y1 = _box(edges[f"{e.src}->{e.dst}"])
+            _, c0, _, c1 = _box(clusters[f"cluster_{block.id}"])
+            assert y1 - y0 <= (c1 - c0) + 30, (style, view.node(e.src).key, view.node(e.dst).key)
