@@ -184,15 +184,14 @@ def _fit(
         if done.size.smallest_text(page) >= page.min_text_pt:
             return Fitted(done)
         best = _better(best, done, page)
-    pending.sort(key=lambda p: (-p[0], p[1]))
-    if not measure:
-        bound, _, cand, view = next((p for p in pending if p[0] >= page.min_text_pt), pending[0])
+    if not measure:  # the first whose bound allows a fit, else the one with the best bound
+        bound, _, cand, view = next((p for p in pending if p[0] >= page.min_text_pt), max(pending, key=lambda p: p[0]))
         rendered = Rendered(cand, view_to_dot(view, cand))
         if bound >= page.min_text_pt:
             return Fitted(rendered)
         return Fitted(rendered, f"{_what(cand, options)} {page} with text at {page.min_text_pt:g} pt or more "
                                 f"(estimated without Graphviz); drew the closest")
-    for bound, _, cand, view in pending:
+    for bound, _, cand, view in sorted(pending, key=lambda p: (-p[0], p[1])):
         if best is not None and best.size is not None and bound <= best.size.smallest_text(page):
             break
         best = _better(best, _render(analysis, cand, view), page)

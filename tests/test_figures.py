@@ -220,3 +220,15 @@ def test_the_cli_fits_the_page_and_warns_once_when_nothing_fits(tmp_path: Path) 
     assert r.exit_code == 2 and r.stderr.startswith("modelmap: error: fit must be") and not (tmp_path / "b.svg").exists()
     r = CliRunner().invoke(cli, ["draw", str(chain), "-o", str(tmp_path / "c.png"), "--fit", "none", "--dpi", "72"])
     assert r.exit_code == 0 and "warning" not in r.stderr
+
+
+def test_dot_text_without_graphviz_is_fitted_by_the_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    a = analyze(_transformer(24))
+    with_graphviz = fit_drawing(a, DrawOptions(style="paper")).options
+    monkeypatch.setenv("PATH", "")
+    text, said = draw_quietly(a, "dot", DrawOptions(style="paper"))
+    by_bound = fit_drawing(a, DrawOptions(style="paper"), measure=False)
+    assert text == by_bound.dot and said == []
+    # the bound is an upper bound: without Graphviz the figure has at least the detail measured with it
+    order = [(d, f) for d in [None, *range(a.max_depth - 1, 0, -1)] for f in (False, True)]
+    assert order.index((by_bound.options.depth, by_bound.options.fold)) <= order.index((with_graphviz.depth, with_graphviz.fold))
