@@ -13,6 +13,15 @@ scaled to 7 in wide).
 
 Writes ``benchmarks/zoo_results.json`` unless ``--json`` says otherwise. ``--bare``
 measures without :mod:`modelmap.converters._torch_compat` (what it fixes).
+
+``--figures DIR`` only draws: for every ``DIR/*.onnx`` (zoo models converted before, e.g.
+by ``modelmap convert``) and, with ``--seeds``, the PyTorch seed models, the default
+detailed and ``--style paper`` SVGs with no other option, each measured: size, smallest
+text at 7 in wide and on a 7 x 9 in page (scaled by min(7 in / width, 9 in / height, 1)),
+time, and whether modelmap warned. It uses only the public API, so running it with
+another checkout first on ``PYTHONPATH`` measures that checkout (before/after)::
+
+    .venv/bin/python benchmarks/zoo.py --figures /tmp/zoo-onnx --seeds --json /tmp/figures.json
 """
 
 from __future__ import annotations
@@ -117,6 +126,74 @@ def svg_size(svg: str) -> dict[str, float]:
     }
 
 
+def page_text(size: dict[str, float], page: tuple[float, float] = (7.0, 9.0)) -> float:
+    """The smallest text once the figure is scaled to ``page`` (inches), never enlarged.
+
+    >>> page_text({"width_in": 14.0, "height_in": 9.0, "min_font_pt": 9.0})
+    4.5
+    """
+    scale = min(page[0] / size["width_in"], page[1] / size["height_in"], 1.0) if size["width_in"] else 1.0
+    return round(size["min_font_pt"] * scale, 2)
+
+
+def figures(analyses: dict[str, object]) -> list[dict]:
+    """The default detailed and paper figures of each analysis, measured (see the module docstring)."""
+    import tempfile
+    import warnings
+
+    import modelmap as mm
+
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, analysis in analyses.items():
+            row: dict = {"name": name}
+            for style in ("detailed", "paper"):
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always")
+                    t0 = time.perf_counter()
+                    mm.draw(analysis, f"{tmp}/{style}.svg", style=style)
+                    elapsed = time.perf_counter() - t0
+                size = svg_size(Path(f"{tmp}/{style}.svg").read_text(encoding="utf-8"))
+                said = [str(w.message) for w in caught if "closest" in str(w.message)]
+                row[style] = {**size, "at_7x9": page_text(size), "draw_s": round(elapsed, 2), "warned": bool(said)}
+            results.append(row)
+            print(f"{name}: {row['paper']}", file=sys.stderr, flush=True)
+    return results
+
+
+def figure_table(results: list[dict]) -> str:
+    """Markdown: per model and style, size in inches and smallest text at 7 in wide and at 7 x 9 in."""
+    head = ("model", "detailed in", "pt@7in", "pt@7x9", "paper in", "pt@7in", "pt@7x9", "paper s", "warned")
+    rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in results:
+        d, p = r["detailed"], r["paper"]
+        rows.append("| " + " | ".join(str(x) for x in (
+            r["name"], f"{d['width_in']}x{d['height_in']}", d["min_font_at_7in"], d["at_7x9"],
+            f"{p['width_in']}x{p['height_in']}", p["min_font_at_7in"], p["at_7x9"], p["draw_s"],
+            "yes" if p["warned"] else "",
+        )) + " |")
+    return "\n".join(rows)
+
+
+def figure_models(folder: str, seeds: bool) -> dict[str, object]:
+    """Analyses of ``folder/*.onnx`` (sorted by the zoo's order when they are zoo names) and the seeds."""
+    import onnx
+
+    from modelmap.core import analyze_onnx
+    from fixtures import transformers_zoo as z
+
+    order = {n: i for i, n in enumerate(z.FACTORIES)}
+    paths = sorted(Path(folder).glob("*.onnx"), key=lambda p: (order.get(p.stem, len(order)), p.stem))
+    out: dict[str, object] = {p.stem: analyze_onnx(onnx.load(str(p))) for p in paths}
+    if seeds:
+        import modelmap as mm
+        from fixtures import torch_models
+
+        for name in ("seed_resnet", "seed_plain", "small_cnn", "mlp", "convnet"):
+            out[f"seed:{name}"] = mm.analyze(*getattr(torch_models, name)())
+    return out
+
+
 def _points(value: str) -> float:
     """``"123.5pt"`` -> 123.5; ``"2in"`` -> 144; ``"96px"`` -> 72."""
     m = re.fullmatch(r"([\d.]+)\s*(pt|in|px)?", value.strip())
@@ -194,7 +271,15 @@ def main() -> None:
     parser.add_argument("--json", default=str(ROOT / "benchmarks" / "zoo_results.json"))
     parser.add_argument("--bare", action="store_true", help="without modelmap's export fixes (_torch_compat)")
     parser.add_argument("--table", action="store_true", help="no runs: compare and tabulate the saved JSON")
+    parser.add_argument("--figures", metavar="DIR", help="only draw and measure DIR/*.onnx (see the docstring)")
+    parser.add_argument("--seeds", action="store_true", help="with --figures: the PyTorch seed models too")
     args = parser.parse_args()
+    if args.figures:
+        results = figures(figure_models(args.figures, args.seeds))
+        if args.json != parser.get_default("json"):
+            Path(args.json).write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
+        print(figure_table(results))
+        return
     if args.table:
         results = json.loads(Path(args.json).read_text(encoding="utf-8"))
         for r in results:

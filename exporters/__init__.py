@@ -68,7 +68,7 @@ class _OnnxExporter(Exporter):
 
 registry: Registry[Exporter] = Registry("exporter", entry_point_group="modelmap.exporters")
 for _e in (
-    Exporter("dot", (".dot", ".gv"), _lazy("dot", "generate_dot"), "Graphviz DOT text"),
+    Exporter("dot", (".dot", ".gv"), _lazy("render", "generate_fitted_dot"), "Graphviz DOT text"),
     Exporter("svg", (".svg",), _lazy("render", "generate_svg"), "SVG rendered by Graphviz"),
     Exporter("pdf", (".pdf",), _lazy("render", "generate_pdf"), "PDF rendered by Graphviz"),
     Exporter("png", (".png",), _lazy("render", "generate_png"), "PNG rendered by Graphviz"),

@@ -85,5 +85,5 @@ class Look:
 
 LOOKS: dict[str, Look] = {
     "detailed": Look("Helvetica", 10, 10, 0.25, 0.35, True, True, True, "#9aa5b1", "#4d4d4d", 1.0),
-    "paper": Look("Times-Roman", 9, 9, 0.15, 0.22, False, False, True, "#7f7f7f", "#000000", 0.8),
+    "paper": Look("Times", 9, 9, 0.15, 0.22, False, False, True, "#7f7f7f", "#000000", 0.8),
 }

@@ -95,13 +95,13 @@ def generate_diff(b: Analysis, comparison: Comparison, fmt: str, options: DrawOp
     dot = generate_diff_dot(b, comparison, options)
     if fmt == "dot":
         return dot
-    from .render import PNG_DPI, check_svg, run_dot
+    from .render import check_svg, png_args, run_dot
 
     if fmt == "svg":
         svg = run_dot(dot, "svg").decode("utf-8")
         check_svg(svg)
         return svg
-    return run_dot(dot, fmt, (f"-Gdpi={PNG_DPI}",) if fmt == "png" else ())
+    return run_dot(dot, fmt, png_args(options or DrawOptions()) if fmt == "png" else ())
 
 
 def diff_format(path: str | os.PathLike[str], fmt: str | None = None) -> str:

@@ -1,5 +1,11 @@
 """SVG, PDF and PNG: the DOT text of :mod:`.dot` rendered by Graphviz's ``dot``.
 
+Every format draws the candidate :func:`._fit.fit_drawing` chooses for the options (the
+depth and folding that fit the page), and so does the DOT exporter
+(:func:`generate_fitted_dot`), so that ``dot -Tpdf`` on a written ``.dot`` file gives
+the same figure. PDFs are vector with their fonts embedded (cairo); PNGs are rendered
+at ``options.dpi`` (default :data:`~._options.DEFAULT_DPI`).
+
 ``dot`` runs as a subprocess reading the DOT text on stdin; a missing ``dot`` is a
 :class:`~modelmap.MissingDependencyError` that says how to install it. The SVG
 is checked before it is returned: well-formed XML with no script, no event-handler
@@ -21,7 +27,8 @@ from modelmap._errors import InputError, MissingDependencyError, ModelmapError
 from modelmap._limits import GRAPHVIZ_NODES, GRAPHVIZ_SECONDS
 
 from ._base import DrawingWarning
-from ._options import DrawOptions
+from ._fit import fit_drawing
+from ._options import DEFAULT_DPI, DrawOptions
 from ._view import build_view
 from .dot import view_to_dot
 
@@ -33,8 +40,8 @@ INSTALL_HINT = (
     "install Graphviz (apt-get install graphviz, or brew install graphviz) or write .dot or .mmd instead"
 )
 
-#: Raster resolution of PNG output.
-PNG_DPI = 150
+#: Raster resolution of PNG output when ``options.dpi`` is not given.
+PNG_DPI = DEFAULT_DPI
 
 
 def dot_program() -> str:
@@ -103,18 +110,37 @@ def graphviz_dot(analysis: Analysis, options: DrawOptions | None = None) -> str:
 
 
 def generate_svg(analysis: Analysis, options: DrawOptions | None = None) -> str:
-    """The diagram as SVG text."""
-    svg = run_dot(graphviz_dot(analysis, options), "svg").decode("utf-8")
+    """The diagram as SVG text (the rendering measured while fitting, when there was one)."""
+    chosen = fit_drawing(analysis, options or DrawOptions()).chosen
+    if chosen.svg is None:
+        svg = run_dot(chosen.dot, "svg").decode("utf-8")
+    else:
+        svg = chosen.svg
+        for message in chosen.graphviz_warnings:
+            warnings.warn(message, DrawingWarning, stacklevel=2)
     check_svg(svg)
     return svg
 
 
 def generate_pdf(analysis: Analysis, options: DrawOptions | None = None) -> bytes:
-    return run_dot(graphviz_dot(analysis, options), "pdf")
+    """The diagram as a vector PDF, its fonts embedded."""
+    return run_dot(fit_drawing(analysis, options or DrawOptions()).dot, "pdf")
 
 
 def generate_png(analysis: Analysis, options: DrawOptions | None = None) -> bytes:
-    return run_dot(graphviz_dot(analysis, options), "png", (f"-Gdpi={PNG_DPI}",))
+    """The diagram as a PNG at ``options.dpi``: a figure W x H in wide is W*dpi x H*dpi pixels."""
+    options = options or DrawOptions()
+    return run_dot(fit_drawing(analysis, options).dot, "png", png_args(options))
+
+
+def generate_fitted_dot(analysis: Analysis, options: DrawOptions | None = None) -> str:
+    """The DOT text of the figure the rendered formats draw (the ``dot`` exporter)."""
+    return fit_drawing(analysis, options or DrawOptions()).dot
+
+
+def png_args(options: DrawOptions) -> tuple[str, ...]:
+    """Graphviz's arguments for a PNG at ``options.dpi``."""
+    return (f"-Gdpi={options.dpi or PNG_DPI}",)
 
 
 #: Attributes whose value a viewer follows as a link or loads.
@@ -147,4 +173,15 @@ def check_svg(svg: str) -> None:
                 raise ModelmapError(f"refusing to write SVG with a script link in {local!r}")
 
 
-__all__ = ["INSTALL_HINT", "check_svg", "dot_program", "generate_pdf", "generate_png", "generate_svg", "graphviz_dot", "run_dot"]
+__all__ = [
+    "INSTALL_HINT",
+    "check_svg",
+    "dot_program",
+    "generate_fitted_dot",
+    "generate_pdf",
+    "generate_png",
+    "generate_svg",
+    "graphviz_dot",
+    "png_args",
+    "run_dot",
+]

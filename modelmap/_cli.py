@@ -146,6 +146,10 @@ def convert(model: str, output: str, input_shape: tuple[tuple[int, ...], ...] | 
 @click.option("--params/--no-params", default=True, show_default=True, help="Show parameter counts.")
 @click.option("--legend/--no-legend", default=True, show_default=True, help="Add a legend of the skip kinds drawn.")
 @click.option("--title", default=None, help="Diagram caption [default: the model's graph name].")
+@click.option("--fit", default=None, metavar="PAGE",
+              help="Choose depth and folding so that the figure, scaled to PAGE, keeps every text at 6 pt or more: "
+                   "page (7x9 in), column (3.35x9 in), WxH in inches, or none [default: page with --style paper].")
+@click.option("--dpi", type=click.IntRange(36, 1200), default=None, help="PNG resolution [default: 150].")
 @click.option("--attachment", is_flag=True, help="With .onnx: also write Netron's netron:attachment sidecar (.attachment.json).")
 @click.option("--flat", is_flag=True, help="With .onnx: one flat graph, not modules nested as functions Netron can open.")
 @click.option("--diff", "diff_base", default=None, metavar="MODEL_A",
@@ -157,17 +161,16 @@ def draw(
     model: str, output: str, fmt: str | None, depth: int | None, fold: bool | None, style: str, direction: str,
     shapes: bool, params: bool, legend: bool, title: str | None, attachment: bool,
     input_shape: tuple[tuple[int, ...], ...] | None, verbose: bool, diff_base: str | None = None, flat: bool = False,
+    fit: str | None = None, dpi: int | None = None,
 ) -> None:
     """Draw MODEL as a diagram (or a Netron-ready ONNX / JSON file)."""
     import warnings
 
     from . import _api
-    from .exporters import DrawingWarning, DrawOptions
+    from .exporters import DrawingWarning, DrawOptions, exporter_for
 
     options = DrawOptions(depth=depth, fold=fold, style=style, direction=direction, shapes=shapes, params=params,
-                          legend=legend, title=title, attachment=attachment, flat=flat)
-    from .exporters import exporter_for
-
+                          legend=legend, title=title, attachment=attachment, flat=flat, fit=fit, dpi=dpi)
     weights = getattr(exporter_for(output, fmt), "needs_weights", False)  # an .onnx drawing runs
     model = isolated(model, input_shape, verbose, weights=weights)
     diff_base = isolated(diff_base, input_shape, verbose) if diff_base is not None else None

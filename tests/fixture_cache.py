@@ -1,5 +1,8 @@
 """The fixture models of ``fixtures/``, converted to ONNX once per test run.
 
+Frameworks: ``torch`` (``fixtures/torch_models.py``), ``keras`` (``fixtures/keras_models.py``)
+and ``zoo``, the transformers architectures of ``fixtures/transformers_zoo.py`` (PyTorch).
+
 Many test modules need the same conversions (the seed ResNet alone was converted five
 times per run). :class:`FixtureCache` converts each ``(framework, factory)`` once and keeps
 the ONNX on disk, in a folder shared by every pytest-xdist worker; a file lock per entry
@@ -10,17 +13,20 @@ hash of the fixture module's and the package's source, so an entry is never stal
 ``fixture_cache`` fixture (``tests/conftest.py``) keeps the folder for one run, and
 ``MODELMAP_FIXTURE_CACHE=DIR`` keeps it across runs.
 
-Models are rebuilt in each process (cheap, deterministic): PyTorch fixtures seed
+Models are rebuilt in each process (cheap, deterministic): PyTorch and zoo fixtures seed
 themselves; Keras ones are built after ``keras.backend.clear_session()`` (so automatic
 names start at ``conv2d``) and ``keras.utils.set_random_seed``, then given non-trivial
 BatchNorm statistics (``randomize_batchnorm``, as the PyTorch fixtures do themselves).
 The weights of a rebuilt model are checked against those the cached ONNX was made from.
+What the converter printed on stderr is kept with the entry (:meth:`FixtureCache.stderr`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.metadata
+import io
 import json
 import os
 import sys
@@ -34,10 +40,13 @@ from filelock import FileLock
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE_DIRS = ("modelmap", "converters", "core", "exporters")
+#: the module of ``fixtures/`` that holds each framework's factories
+MODULES = {"torch": "torch_models", "keras": "keras_models", "zoo": "transformers_zoo"}
 #: the packages a conversion depends on, per framework (their versions go into the key)
 VERSIONS = {
     "torch": ("onnx", "torch", "onnxscript", "onnx-ir", "transformers"),
     "keras": ("onnx", "keras", "tensorflow-cpu", "tf2onnx"),
+    "zoo": ("onnx", "torch", "onnxscript", "onnx-ir", "transformers"),
 }
 KERAS_SEED = 0
 
@@ -79,6 +88,11 @@ class FixtureCache:
         made = build(framework, name)
         return Converted(made[0], made[1], _parse(self._entry(framework, name, model=made)))
 
+    def stderr(self, framework: str, name: str) -> str:
+        """What the converter printed on stderr while converting the entry (in whichever process did)."""
+        self._entry(framework, name, model=None)
+        return str(json.loads((self.root / f"{entry_key(framework, name)}.json").read_text()).get("stderr", ""))
+
     def _entry(self, framework: str, name: str, model: tuple[Any, Any] | None) -> bytes:
         """The serialised ONNX of one entry: from memory, from disk, or converted now (under the
         entry's lock). When ``model`` is given, its weights must be the ones converted."""
@@ -88,7 +102,10 @@ class FixtureCache:
             with FileLock(str(path) + ".lock"):
                 if not path.exists():
                     made = model or build(framework, name)
-                    _write(path, made, convert_fixture(*made), framework)
+                    err = io.StringIO()
+                    with contextlib.redirect_stderr(err):
+                        proto = convert_fixture(*made)
+                    _write(path, made, proto, framework, err.getvalue())
             self._loaded[key] = path.read_bytes()
         if model is not None:
             _check_weights(self.root / f"{key}.json", model, framework, f"{framework}:{name}")
@@ -99,20 +116,20 @@ class FixtureCache:
 
 
 def fixtures_module(framework: str) -> Any:
-    """``fixtures/torch_models.py`` or ``fixtures/keras_models.py``, imported as a module."""
+    """The factories' module of ``framework`` (see :data:`MODULES`), imported."""
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     if framework == "keras":
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import importlib
 
-    return importlib.import_module(f"fixtures.{framework}_models")
+    return importlib.import_module(f"fixtures.{MODULES[framework]}")
 
 
 def build(framework: str, name: str) -> tuple[Any, Any]:
     """A fresh ``(model, example_input)`` of the factory ``name``, the same in every process."""
     module = fixtures_module(framework)
-    if framework == "torch":
+    if framework != "keras":
         return module.FACTORIES[name]()
     import keras
 
@@ -138,10 +155,10 @@ def entry_key(framework: str, name: str) -> str:
 
 @cache
 def source_hash(framework: str, root: Path = ROOT) -> str:
-    """A hash of ``fixtures/<framework>_models.py``, the package's source under ``root``, this
+    """A hash of the framework's fixture module, the package's source under ``root``, this
     module (how fixtures are built), and the versions of the packages a conversion runs."""
     h = hashlib.sha256()
-    files = [root / "fixtures" / f"{framework}_models.py", root / "tests" / "fixture_cache.py"]
+    files = [root / "fixtures" / f"{MODULES[framework]}.py", root / "tests" / "fixture_cache.py"]
     files += sorted(p for d in PACKAGE_DIRS for p in (root / d).rglob("*.py"))
     for path in files:
         h.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
@@ -160,7 +177,7 @@ def _version(dist: str) -> str:
 def weights_fingerprint(model: Any, framework: str) -> str:
     """A hash of the model's weight names and values."""
     h = hashlib.sha256()
-    if framework == "torch":
+    if framework != "keras":
         items = [(k, v.detach().cpu().numpy()) for k, v in model.state_dict().items()]
     else:
         items = [(w.path, w.numpy()) for w in model.weights]
@@ -169,9 +186,10 @@ def weights_fingerprint(model: Any, framework: str) -> str:
     return h.hexdigest()
 
 
-def _write(path: Path, made: tuple[Any, Any], proto: onnx.ModelProto, framework: str) -> None:
-    """The entry's ONNX and its weights' fingerprint, each written atomically (ONNX last)."""
-    meta = {"weights": weights_fingerprint(made[0], framework)}
+def _write(path: Path, made: tuple[Any, Any], proto: onnx.ModelProto, framework: str, stderr: str = "") -> None:
+    """The entry's ONNX, and its weights' fingerprint and the converter's stderr, each written
+    atomically (ONNX last)."""
+    meta = {"weights": weights_fingerprint(made[0], framework), "stderr": stderr}
     for target, data in ((path.with_suffix(".json"), json.dumps(meta).encode()), (path, proto.SerializeToString())):
         tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
         tmp.write_bytes(data)

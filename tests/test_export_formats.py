@@ -117,9 +117,9 @@ def test_dot_draws_each_skip_kind_distinctly_with_labels_and_a_legend() -> None:
 
 def test_dot_paper_style_is_grayscale_serif_and_tells_skips_apart_by_line() -> None:
     a = seed_analysis(RESNET)
-    text = generate(a, "dot", DrawOptions(style="paper", fold=False, legend=False))  # no legend: kinds on the arrows
+    text = generate(a, "dot", DrawOptions(style="paper", fold=False, legend=False, fit="none"))  # every layer; no legend: kinds on the arrows
     nodes, edges, _ = dot_parts(text)
-    assert 'fontname="Times-Roman"' in text
+    assert 'fontname="Times"' in text
     colours = {e.get("color") for e in edges} | {o.get("color") for o in nodes.values() if "color" in o}
     for c in colours - {None}:
         r, g, b = (int(c[i : i + 2], 16) for i in (1, 3, 5))
@@ -311,7 +311,7 @@ def test_mermaid_stays_within_mermaids_limits_by_folding_or_collapsing() -> None
     assert any("too large for Mermaid" in n for n in notes), notes
     assert [w for w in caught if issubclass(w.category, DrawingWarning) and "too large for Mermaid" in str(w.message)]
     # unfolded, the same model is over the limit: the note is not crying wolf
-    dot_nodes = generate(a, "dot", DrawOptions(fold=False)).count("[label=")
+    dot_nodes = generate(a, "dot", DrawOptions(fold=False, fit="none")).count("[label=")
     assert dot_nodes > MAX_EDGES
 
 

@@ -104,7 +104,7 @@ def test_hostile_names_reach_the_drawing(hostile) -> None:
 @pytest.mark.parametrize("style", ["detailed", "paper"])
 @pytest.mark.parametrize("fold", [False, True])
 def test_hostile_dot_is_valid(hostile, style: str, fold: bool) -> None:
-    text = generate(hostile, "dot", DrawOptions(style=style, fold=fold, title=None))
+    text = generate(hostile, "dot", DrawOptions(style=style, fold=fold, title=None, fit="none"))  # every hostile name
     d = dot_json(text)  # Graphviz: exit 0, no syntax error or warning
     assert any(o["name"].startswith("cluster") for o in d["objects"])
 

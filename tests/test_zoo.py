@@ -1,6 +1,7 @@
 """The transformers zoo (fixtures/transformers_zoo.py): dynamo route, numerics, names.
 
-Every architecture is converted once per module (the ``converted`` fixture caches it).
+Every architecture is converted once per test run, shared with the other modules and
+workers (the ``zoo`` entries of ``tests/fixture_cache.py``).
 For each: the dynamo exporter handles it (no TorchScript-fallback warning), onnxruntime
 gives the eager model's outputs within 1e-4, and every module whose ``forward`` ran
 keeps its name in the analysis (as a layer or a module of the tree). The skip counts
@@ -85,16 +86,16 @@ def assert_close(expected: list[np.ndarray], got: list[np.ndarray]) -> None:
 
 
 @pytest.fixture(scope="module")
-def converted() -> Any:
-    """``converted(name)``: the zoo model converted and analysed, once per module (see Converted)."""
+def converted(fixture_cache: Any) -> Any:
+    """``converted(name)``: the zoo model built here, run, and its shared conversion analysed (see Converted)."""
     cache: dict[str, Converted] = {}
 
     def get(name: str) -> Converted:
         if name not in cache:
-            model, example = zoo.FACTORIES[name]()
-            ran, eager = modules_that_ran(model, example)
-            proto, stderr = convert_quietly(model, example)
-            cache[name] = Converted(model, example, ran, eager, proto, stderr, analyze_onnx(proto))
+            c = fixture_cache.converted("zoo", name)
+            ran, eager = modules_that_ran(c.model, c.example)
+            stderr = fixture_cache.stderr("zoo", name)
+            cache[name] = Converted(c.model, c.example, ran, eager, c.proto, stderr, analyze_onnx(c.proto))
         return cache[name]
 
     return get
