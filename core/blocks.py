@@ -12,6 +12,22 @@ sequence of signatures is scanned for tandem repeats of any period up to
 skip connection's merge (a residual block is "body + add + what follows", not
 "what follows + next body"). A unit must hold a learned layer.
 
+Three things real architectures add:
+
+- A side input that every module of a stack reads from an earlier one (a mask made
+  inside DeBERTa's encoder, T5's position bias from block 0) jumps over the modules in
+  between; a segment of modules that each read the one before is split back into one
+  segment per module.
+- A first module that is the next one plus a few layers reading no hidden state (T5's
+  block 0 computes the relative attention bias) counts as the units after it; the block
+  names those layers (``first_extra``).
+- One module applied N times with the same weights (ALBERT) has one tree node whose
+  leaf layers are called N times (``fc``, ``fc#2``...); its layers split into N calls
+  that are wired alike and each read the one before: a ``shared`` block.
+
+Symbolic dimensions other than the graph inputs' (``unk__3``, a data-dependent number
+of routed tokens in a mixture of experts) compare equal.
+
 A run of one module class is named after it (``BasicBlock``); otherwise the name is
 structural: ``TransformerLayer`` (attention, or softmax with two residual merges),
 ``ResidualBlock``, ``DenseLayer``, ``GatedBlock``, or the types joined by ``+``.
@@ -208,17 +224,7 @@ def _container_blocks(node: ModuleNode, tree: dict[tuple[str, ...], ModuleNode],
                 if src is not None and src != c:
                     preds[c].add(src)
     inputs = {c for c in children if tree[c].leaf and sigs.by_name[tree[c].name].kind is K.INPUT}
-    # children reading, from outside, data a learned layer made or reads (not a mask)
-    strong = {
-        c
-        for c in children
-        if any(
-            q is not None and q not in child_of and (sigs.learned[r] or sigs.fed[q])
-            for r in ranks[c]
-            for q in sigs.inputs[r]
-        )
-    }
-    segments = _segments(children, preds, inputs, strong)
+    segments = _split_chains(_segments(children, preds, inputs), preds, tree)
     if len(segments) < 2:
         return []
     seg_ranks = [[r for c in seg for r in ranks[c]] for seg in segments]
@@ -352,28 +358,22 @@ def _segments(
     children: list[tuple[str, ...]],
     preds: dict[tuple[str, ...], set[tuple[str, ...]]],
     graph_inputs: set[tuple[str, ...]],
-    strong: set[tuple[str, ...]] = frozenset(),  # type: ignore[assignment]
 ) -> list[list[tuple[str, ...]]]:
     """Children (in execution order) split at the cut points of the flow from the main
     entry to the end: the children that every path passes through. ``graph_inputs`` are
-    the children that are graph inputs; ``strong`` those that read, from outside, data
-    made by or read by a learned layer (the hidden states, not a mask)."""
+    the children that are graph inputs."""
     succs: dict[tuple[str, ...], list[tuple[str, ...]]] = {c: [] for c in children}
     for c, ps in preds.items():
         for p in ps:
             succs[p].append(c)
     entries = [c for c in children if not preds[c]]
-    inputs = [c for c in entries if c in graph_inputs]
-    if not inputs:  # a child reading the hidden states from outside is an entry too
-        entries += [c for c in children if preds[c] and c in strong]
     if not entries:
         return [[c] for c in children]
-    # the main entry: a graph input if there is one, else the entry reaching the most
-    # children, hidden states first (a mask made inside DeBERTa's encoder reaches every
-    # layer, but the layers are its cut points)
-    candidates = inputs[:8] or sorted(entries, key=lambda c: c not in strong)[:8]
+    # the main entry: a graph input if there is one, else the entry reaching the most children
+    inputs = [c for c in entries if c in graph_inputs]
+    candidates = (inputs or entries)[:8]
     reach_of = {c: _reach(c, succs) for c in candidates} if len(candidates) > 1 else {}
-    main = max(candidates, key=lambda c: (c in strong, len(reach_of[c]))) if reach_of else candidates[0]
+    main = max(candidates, key=lambda c: len(reach_of[c])) if reach_of else candidates[0]
     reach = reach_of.get(main) or _reach(main, succs)
     order = [c for c in children if c in reach]
     pos = {c: i for i, c in enumerate(order)}
@@ -398,6 +398,23 @@ def _segments(
     if lo < end:
         segs.append(order[lo:])
     return segs
+
+
+def _split_chains(
+    segments: list[list[tuple[str, ...]]],
+    preds: dict[tuple[str, ...], set[tuple[str, ...]]],
+    tree: dict[tuple[str, ...], ModuleNode],
+) -> list[list[tuple[str, ...]]]:
+    """A segment of modules that each read the one before is one segment per module: an
+    input that every later module reads from an earlier one (T5's position bias from
+    block 0, a mask) jumps over the modules between but does not join them."""
+    out: list[list[tuple[str, ...]]] = []
+    for seg in segments:
+        if len(seg) > 1 and all(not tree[c].leaf for c in seg) and all(a in preds[b] for a, b in zip(seg, seg[1:])):
+            out.extend([c] for c in seg)
+        else:
+            out.append(seg)
+    return out
 
 
 def _reach(start: tuple[str, ...], succs: dict[tuple[str, ...], list[tuple[str, ...]]]) -> set[tuple[str, ...]]:

@@ -150,3 +150,19 @@ def test_grouped_mm_translation_matches_the_fallback_with_empty_groups_and_tail_
         expected = model(x, offs).numpy()
     assert not expected[7:].any()
     assert_close([expected], onnx_outputs(proto, {"x": x, "offs": offs}))
+
+
+# ----------------------------------------------------------------------------- repeated blocks
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_repeated_blocks_are_those_the_source_implies(converted: Any, name: str) -> None:
+    """Each zoo model's blocks, as (parent module, count), are exactly EXPECTED's; ALBERT's
+    is one shared module, T5's first block of each stack has its extra layers named."""
+    want = zoo.EXPECTED[name]
+    blocks = converted(name).analysis.blocks
+    assert sorted((".".join(b.parent[-1:]), b.count) for b in blocks) == sorted(want.blocks)
+    assert [b.shared for b in blocks] == [want.shared] * len(blocks)
+    assert [bool(b.first_extra) for b in blocks] == [want.first_differs] * len(blocks)
+    if want.first_differs:
+        assert {x.rsplit(".", 1)[-1] for b in blocks for x in b.first_extra} == {"relative_attention_bias"}
