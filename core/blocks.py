@@ -243,9 +243,13 @@ def _container_blocks(node: ModuleNode, tree: dict[tuple[str, ...], ModuleNode],
             continue
         unit_children = [[c for seg in u for c in seg] for u in units_segs]
         units = tuple(tuple(n for c in uc for n in tree[c].layers) for uc in unit_children)
-        if len(unit_children[0]) == 1 and not tree[unit_children[0][0]].leaf:
+        classes = {tree[c].cls if not tree[c].leaf else "" for c in unit_children[0]}
+        if len(classes) == 1 and "" not in classes:  # modules of one class (Swin's block pairs)
             members = tuple(tree[uc[0]].name for uc in unit_children)
-            name = tree[unit_children[0][0]].cls or _structural_name(units[0], by_name, merge_kind)
+            name = classes.pop()
+        elif len(unit_children[0]) == 1 and not tree[unit_children[0][0]].leaf:
+            members = tuple(tree[uc[0]].name for uc in unit_children)
+            name = _structural_name(units[0], by_name, merge_kind)
         else:
             members = tuple(u[0] for u in units)
             name = _structural_name(units[0], by_name, merge_kind)

@@ -97,7 +97,13 @@ def test_tandem_runs_take_the_longest_cover_and_rotate_to_a_merge():
 
 
 def _stack(
-    n: int, *, shared: bool = False, first_bias: bool = False, inner_mask: bool = False, dynamic: bool = False
+    n: int,
+    *,
+    shared: bool = False,
+    first_bias: bool = False,
+    inner_mask: bool = False,
+    dynamic: bool = False,
+    shifted: bool = False,
 ) -> onnx.ModelProto:
     """x -> ``enc`` (class Stack: a projection ``enc.proj``, then ``n`` residual blocks
     ``h + fc2(relu(fc1(h)))``) -> head.
@@ -107,7 +113,8 @@ def _stack(
     hidden state) that every block adds after fc1 (T5's relative attention bias);
     ``inner_mask``: ``enc`` makes a mask from the graph input ``m`` that every block
     multiplies in (DeBERTa's get_attention_mask); ``dynamic``: every block adds the sum of
-    its positive activations, a size known only at run time (mixture-of-experts routing).
+    its positive activations, a size known only at run time (mixture-of-experts routing);
+    ``shifted``: every second block rolls its input first (Swin's shifted windows).
     """
     from benchmarks.synthetic import _Builder, _model
 
@@ -132,7 +139,7 @@ def _stack(
     for i in range(n):
         name = "enc.block" if shared else f"enc.blocks.{i}"
         ns, cls = ("enc", name), ("Stack", "Block")
-        y = linear(h, ns, cls, f"{name}.fc1")
+        y = linear(b.op("Neg", [h], ns, cls) if shifted and i % 2 else h, ns, cls, f"{name}.fc1")
         if first_bias:
             if i == 0:
                 bias = b.op("Gather", [weight("table", (8, 4)), b.const("pos", 3)], ns + (f"{name}.bias",), cls + ("Embedding",))
@@ -232,6 +239,13 @@ def test_sizes_known_only_at_run_time_do_not_make_blocks_differ():
     dims = {by_name[f"enc.blocks.{i}/compress"].output_shape for i in range(3)}
     assert len(dims) == 3  # a new symbolic size in every block
     assert [(b.name, b.count) for b in a.blocks] == [("Block", 3)]
+
+
+def test_alternating_blocks_of_one_class_repeat_in_pairs_named_after_it():
+    a = analyze_onnx(_stack(6, shifted=True))
+    assert [(b.name, b.count, b.members) for b in a.blocks] == [
+        ("Block", 3, ("enc.blocks.0", "enc.blocks.2", "enc.blocks.4"))
+    ]
 
 
 def test_folded_drawing_says_shared_weights_and_draws_a_different_first_block_apart():
