@@ -266,3 +266,16 @@ def test_folded_drawing_says_shared_weights_and_draws_a_different_first_block_ap
     assert {"enc.blocks.0.bias", "enc.blocks.0.fc1", "enc.blocks.1.fc1"} <= names
     assert not names & {"enc.blocks.2.fc1", "enc.blocks.3.fc1"}
     assert any("without bias" in note for note in view.notes)
+
+
+def test_the_table_of_a_shared_stack_lists_the_module_once_with_every_call_counted():
+    from modelmap.exporters.table import arch_table
+
+    a = analyze_onnx(_stack(3, shared=True))
+    deep = arch_table(a, depth=a.max_depth)
+    assert [r.count for r in deep.rows] == [1] * len(deep.rows)  # no run of layers made up
+    assert {r.name for r in deep.rows} >= {"enc.block.fc1", "enc.block.fc1#3"}
+    row = next(r for r in arch_table(a, depth=2).rows if r.name == "enc.block")
+    assert row.params == 2 * (16 + 4)  # fc1 and fc2, counted once
+    one = next(r for r in arch_table(analyze_onnx(_stack(3)), depth=2, fold=False).rows if r.name == "enc.blocks.0")
+    assert one.macs and row.macs == 3 * one.macs  # every call computes
