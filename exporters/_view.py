@@ -307,9 +307,15 @@ def _fold(
         if any(sets[i] & sets[j] for i in range(len(sets)) for j in range(i + 1, len(sets))):
             one = set().union(*sets)
             if block.shared and len(one) == 1:  # the shared module is one box
-                node = nodes[one.pop()]
+                node = nodes[next(iter(one))]
                 node.repeat, node.repeat_span, node.repeat_note = count, "", note
-            continue  # units collapsed together at this depth: nothing to fold
+            if not block.shared or len(one) == 1:
+                continue  # units collapsed together at this depth: nothing to fold
+            # a shared module's calls share the boxes of its parts collapsed at this depth
+            sets = [sets[0]] + [s - sets[0] for s in sets[1:]]
+            at = {key: pos for pos, key in reversed(list(enumerate(unit_keys[0])))}
+            for u, v in [(u, v) for u, v in edges if u in at and v in at and at[u] > at[v]]:
+                del edges[(u, v)]  # one call into the next: a loop once folded
         first = unit_keys[0]
         to_first = {key: first[pos] for unit in unit_keys[1:] if len(unit) == len(first) for pos, key in enumerate(unit)}
         removed = set().union(*sets[1:])

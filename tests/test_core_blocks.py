@@ -106,7 +106,7 @@ def _stack(
     shifted: bool = False,
 ) -> onnx.ModelProto:
     """x -> ``enc`` (class Stack: a projection ``enc.proj``, then ``n`` residual blocks
-    ``h + fc2(relu(fc1(h)))``) -> head.
+    ``h + mlp.fc2(relu(fc1(h)))``) -> head.
 
     ``shared``: one module ``enc.block`` applied n times with the same weights (ALBERT);
     ``first_bias``: block 0 also looks up a bias table (``enc.blocks.0.bias``, reading no
@@ -152,7 +152,7 @@ def _stack(
             picked = b.op("Compress", [y1, positive], ns, cls)
             y = b.op("Add", [y, b.op("ReduceSum", [picked], ns, cls, keepdims=0)], ns, cls)
         y = b.op("Relu", [y], ns, cls)
-        h = b.op("Add", [h, linear(y, ns, cls, f"{name}.fc2")], ns, cls)
+        h = b.op("Add", [h, linear(y, ns + (f"{name}.mlp",), cls + ("Mlp",), f"{name}.mlp.fc2")], ns, cls)
     out = linear(h, (), (), "head")
     b.nodes[-1].output[0] = "y"
     inputs = [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])]
@@ -258,6 +258,13 @@ def test_folded_drawing_says_shared_weights_and_draws_a_different_first_block_ap
     collapsed = build_view(analyze_onnx(_stack(3, shared=True)), DrawOptions(depth=1, fold=True))
     enc = next(n for n in collapsed.nodes if n.name == "enc")
     assert node_label(enc, DrawOptions()).endswith("\u00d7 3, shared weights")
+    # at depth 3 the calls share the collapsed mlp box: the others fold into the first
+    part = build_view(analyze_onnx(_stack(3, shared=True)), DrawOptions(depth=3, fold=True))
+    assert [cluster_label(c) for c in part.clusters() if c.repeat > 1] == ["\u00d7 3, shared weights  Block"]
+    ids = {n.name: n.id for n in part.nodes}
+    assert "enc.block.fc1#2" not in ids and {"enc.block.fc1", "enc.block.mlp", "head"} <= set(ids)
+    assert not [e for e in part.edges if (e.src, e.dst) == (ids["enc.block.mlp"], ids["enc.block.fc1"])]
+    assert [e for e in part.edges if e.dst == ids["head"]]  # the last call's output leaves the first
 
     view = build_view(analyze_onnx(_stack(4, first_bias=True)), DrawOptions(fold=True))
     folded = [c for c in view.clusters() if c.repeat > 1]
