@@ -120,6 +120,14 @@ class _Signatures:
         self.dims = frozenset(
             d for layer in layers if layer.kind is K.INPUT for d in (layer.output_shape or ()) if isinstance(d, str)
         )
+        #: rank -> (the path of the module the layer calls, which call: 1, 2...)
+        self.call = [_call(layer.path) for layer in layers]
+        #: how many of the ranks before each one are a leaf module's later call (``fc#2``),
+        #: and how many are learned
+        self.later, self.learned_before = [0], [0]
+        for r, (_, k) in enumerate(self.call):
+            self.later.append(self.later[-1] + (k > 1))
+            self.learned_before.append(self.learned_before[-1] + self.learned[r])
         self._layer: list[str | None] = [None] * len(layers)
         self._module: dict[tuple[str, ...], str] = {}
         self._ranks: dict[tuple[str, ...], Sequence[int]] = {}
@@ -157,11 +165,13 @@ class _Signatures:
         attrs = sorted((k, repr(v)) for k, v in layer.attrs.items() if k not in ("pads",))
         return (layer.type, layer.kind.value, attrs, _shape_key(layer.output_shape, self.dims))
 
-    def call(self, r: int) -> tuple[tuple[str, ...], int]:
-        """(the path of the module a layer calls, which call: 1, 2...)."""
-        path = self.layers[r].path
-        m = _CALL.match(path[-1]) if path else None
-        return (path[:-1] + (m.group(1),), int(m.group(2))) if m else (path, 1)
+    def calls_again(self, path: tuple[str, ...]) -> bool:
+        """Whether a module holds at least one later call (``fc#2``) per learned layer."""
+        r = self.ranks(path)
+        if isinstance(r, range):
+            later = self.later[r.stop] - self.later[r.start]
+            return later > 0 and later >= self.learned_before[r.stop] - self.learned_before[r.start]
+        return sum(self.call[q][1] > 1 for q in r) >= max(1, sum(self.learned[q] for q in r))
 
     def module(self, path: tuple[str, ...]) -> str:
         s = self._module.get(path)
@@ -308,7 +318,7 @@ def _shared_blocks(tree: dict[tuple[str, ...], ModuleNode], sigs: _Signatures) -
     """Modules applied several times in a row with the same weights, outermost only."""
     found: list[Block] = []
     for path in sorted((p for p, n in tree.items() if p and not n.leaf), key=lambda p: (len(p), sigs.first_rank(p))):
-        if any(path[: len(b.parent) + 1] == b.parent + (b.members[0],) for b in found):
+        if not sigs.calls_again(path) or any(path[: len(b.parent) + 1] == b.parent + (b.members[0],) for b in found):
             continue
         block = _shared_block(tree[path], sigs)
         if block is not None:
@@ -323,7 +333,7 @@ def _shared_block(node: ModuleNode, sigs: _Signatures) -> Block | None:
     ranks = [r for r in sigs.ranks(node.path) if sigs.layers[r].ops]  # op-less layers ran once
     by_base: dict[tuple[str, ...], list[tuple[int, int]]] = {}
     for r in ranks:
-        base, k = sigs.call(r)
+        base, k = sigs.call[r]
         by_base.setdefault(base, []).append((k, r))
     counts = {len(calls) for calls in by_base.values() if sigs.learned[min(calls)[1]]}
     if len(counts) != 1 or (n := counts.pop()) < 2:
@@ -546,6 +556,16 @@ def _structural_name(unit: Sequence[str], by_name: dict[str, Layer], merge_kind:
         if t not in types:
             types.append(t)
     return "+".join(types[:4]) + ("+..." if len(types) > 4 else "")
+
+
+def _call(path: tuple[str, ...]) -> tuple[tuple[str, ...], int]:
+    """(the path of the module a layer calls, which call).
+
+    >>> _call(("enc", "enc.fc#2"))
+    (('enc', 'enc.fc'), 2)
+    """
+    m = _CALL.match(path[-1]) if path else None
+    return (path[:-1] + (m.group(1),), int(m.group(2))) if m else (path, 1)
 
 
 def _shape_key(shape: Any, named: frozenset[str] = frozenset()) -> Any:
