@@ -311,11 +311,7 @@ def _fold(
                 node.repeat, node.repeat_span, node.repeat_note = count, "", note
             if not block.shared or len(one) == 1:
                 continue  # units collapsed together at this depth: nothing to fold
-            # a shared module's calls share the boxes of its parts collapsed at this depth
-            sets = [sets[0]] + [s - sets[0] for s in sets[1:]]
-            at = {key: pos for pos, key in reversed(list(enumerate(unit_keys[0])))}
-            for u, v in [(u, v) for u, v in edges if u in at and v in at and at[u] > at[v]]:
-                del edges[(u, v)]  # one call into the next: a loop once folded
+            sets = _unshare(unit_keys, sets, edges)
         first = unit_keys[0]
         to_first = {key: first[pos] for unit in unit_keys[1:] if len(unit) == len(first) for pos, key in enumerate(unit)}
         removed = set().union(*sets[1:])
@@ -355,6 +351,18 @@ def _fold(
                     nodes[key].cluster = fk
         where = "/".join(block.parent) or "the model"
         notes.append(f"folded {count} x {block.name}{', ' + note if note else ''} in {where} into one")
+
+
+def _unshare(
+    unit_keys: list[list[str | None]], sets: list[set[str | None]], edges: dict[tuple[str, str], ViewEdge]
+) -> list[set[str | None]]:
+    """A shared module's calls share the boxes of its parts collapsed at this depth: the
+    later calls keep only their own boxes, and arrows from one call into the next (a loop
+    once folded) go."""
+    at = {key: pos for pos, key in reversed(list(enumerate(unit_keys[0])))}
+    for u, v in [(u, v) for u, v in edges if u in at and v in at and at[u] > at[v]]:
+        del edges[(u, v)]
+    return [sets[0]] + [s - sets[0] for s in sets[1:]]
 
 
 def _mark_skips(
