@@ -57,6 +57,11 @@ One object, keys always in this order::
          "members": ["layer1.0", "layer1.1"],    # one per repetition
          "units": [["layer1.0.conv1", ...], ...], # the leaf layers of each repetition
          "signature": "3f2a9c0d1e4b"},           # structural hash, names ignored
+                                                 # only when true / non-empty:
+                                                 # "shared": true (one module applied
+                                                 # count times, same weights: ALBERT)
+                                                 # "first_extra": [...] (layers only the
+                                                 # first unit has: T5's position bias)
         ...],
       "rejections": [                            # merge ops that are not skips, and why
                                                  # (the CLI prints these with --explain only)
@@ -175,6 +180,13 @@ class Block:
     ``members`` has one entry per repetition (the module's name, or the first layer of
     the unit); ``units`` lists each repetition's leaf layers. ``signature`` is a
     structural hash that ignores names.
+
+    ``shared``: one module applied ``count`` times with the same weights (ALBERT's
+    layer group); ``members`` are its calls (``m``, ``m#2``, ...) and ``units`` each
+    call's layers, position for position (a layer that left no op, such as a Dropout,
+    is in no unit). ``first_extra``: layers only the first unit has (T5's block 0
+    computes the relative attention bias the others read); the units match once those
+    are left out.
     """
 
     name: str
@@ -183,9 +195,11 @@ class Block:
     parent: tuple[str, ...]
     signature: str
     units: tuple[tuple[str, ...], ...] = ()
+    shared: bool = False
+    first_extra: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        d: dict[str, Any] = {
             "name": self.name,
             "count": self.count,
             "parent": list(self.parent),
@@ -193,6 +207,11 @@ class Block:
             "units": [list(u) for u in self.units],
             "signature": self.signature,
         }
+        if self.shared:
+            d["shared"] = True
+        if self.first_extra:
+            d["first_extra"] = list(self.first_extra)
+        return d
 
 
 @dataclass(frozen=True, slots=True)
@@ -497,7 +516,10 @@ class Analysis:
             lines.append(f"repeated blocks: {len(self.blocks)}")
             for b in self.blocks:
                 where = "/".join(b.parent) or "model"
-                lines.append(f"  {b.name} x{b.count} in {where}: {', '.join(b.members)}")
+                note = ", shared weights" if b.shared else ""
+                if b.first_extra:
+                    note += f", the first with {', '.join(b.first_extra)}"
+                lines.append(f"  {b.name} x{b.count}{note} in {where}: {', '.join(b.members)}")
         if explain:
             lines.append(f"merges that are not skip connections: {len(self.rejections)}")
             for r in self.rejections:

@@ -52,6 +52,7 @@ class ViewNode:
     cluster: tuple[str, ...] = ()  # key of the cluster holding it
     repeat: int = 1  # > 1: stands for this many repetitions of a block
     repeat_span: str = ""  # "stage2.1 ... stage2.4"
+    repeat_note: str = ""  # "shared weights"
     inner_skips: tuple[EdgeKind, ...] = ()  # skips hidden inside a collapsed module
     mark: str = ""  # a key of _style.MARKS ("added", "changed": draw --diff), "" for none
     role: str = ""  # the name line of a paper-style label ("c_attn"), "" for none (see _paper.name_roles)
@@ -78,6 +79,7 @@ class ViewCluster:
     children: list[ViewCluster] = field(default_factory=list)
     repeat: int = 1
     repeat_span: str = ""
+    repeat_note: str = ""
 
 
 @dataclass
@@ -199,8 +201,14 @@ def node_label(node: ViewNode, options: DrawOptions, show_names: bool = True) ->
     for kind in node.inner_skips:
         lines.append(f"+ {SKIP_WORDS[kind]}")
     if node.repeat > 1:
-        lines.append(f"\u00d7 {node.repeat}  ({node.repeat_span})" if show_names else f"\u00d7 {node.repeat}")
+        times = _times(node.repeat, node.repeat_note)
+        lines.append(f"{times}  ({node.repeat_span})" if show_names and node.repeat_span else times)
     return "\n".join(lines)
+
+
+def _times(count: int, note: str) -> str:
+    """``× 4``, or ``× 2, shared weights``."""
+    return f"\u00d7 {count}, {note}" if note else f"\u00d7 {count}"
 
 
 def cluster_label(cluster: ViewCluster, show_names: bool = True) -> str:
@@ -210,8 +218,8 @@ def cluster_label(cluster: ViewCluster, show_names: bool = True) -> str:
     says = cluster.cls and cluster.cls != cluster.name and (show_names or cluster.cls not in _paper.CONTAINERS)
     text = f"{name} \u00b7 {display_name(cluster.cls, 32)}" if says else name
     if cluster.repeat > 1:
-        text = f"\u00d7 {cluster.repeat}  {display_name(cluster.cls or cluster.name, 32)}"
-        if show_names:
+        text = f"{_times(cluster.repeat, cluster.repeat_note)}  {display_name(cluster.cls or cluster.name, 32)}"
+        if show_names and cluster.repeat_span:
             text += f"  ({cluster.repeat_span})"
     return text
 
@@ -303,18 +311,32 @@ def _fold(
     """Replace every run of repeated units by its first unit, marked ``x count``.
 
     Blocks are folded outermost first; a block whose units were already folded
-    away by an enclosing block, or whose units share nodes at this depth, is left.
-    Arrows out of the last repetition leave from the same position of the first.
+    away by an enclosing block, or whose units share nodes at this depth, is left
+    (a shared module collapsed into one box is marked ``x count, shared weights``).
+    Arrows out of the last repetition leave from the same position of the first. A
+    first unit with extra layers (T5's block 0) is drawn apart and the rest folded.
     """
     for b_index, block in enumerate(sorted(analysis.blocks, key=lambda b: len(b.parent))):
-        if block.count < 2 or len(block.units) != block.count:
+        units, members = block.units, block.members
+        note = "shared weights" if block.shared else ""
+        if block.first_extra:
+            units, members = units[1:], members[1:]
+            note = "without " + ", ".join(display_name(x.rsplit(".", 1)[-1], 24) for x in block.first_extra)
+        count = len(units)
+        if count < 2 or len(block.units) != block.count:
             continue
-        unit_keys = [[group.get(leaf) for leaf in unit] for unit in block.units]
+        unit_keys = [[group.get(leaf) for leaf in unit] for unit in units]
         if any(k is None or k not in nodes for unit in unit_keys for k in unit):
             continue  # part of a unit was folded away by an enclosing block
         sets = [set(u) for u in unit_keys]
         if any(sets[i] & sets[j] for i in range(len(sets)) for j in range(i + 1, len(sets))):
-            continue  # units collapsed together at this depth: nothing to fold
+            one = set().union(*sets)
+            if block.shared and len(one) == 1:  # the shared module is one box
+                node = nodes[next(iter(one))]
+                node.repeat, node.repeat_span, node.repeat_note = count, "", note
+            if not block.shared or len(one) == 1:
+                continue  # units collapsed together at this depth: nothing to fold
+            sets = _unshare(unit_keys, sets, edges)
         first = unit_keys[0]
         to_first = {key: first[pos] for unit in unit_keys[1:] if len(unit) == len(first) for pos, key in enumerate(unit)}
         removed = set().union(*sets[1:])
@@ -334,23 +356,38 @@ def _fold(
             del nodes[key]
             if key in to_first:
                 alias[key] = to_first[key]
-        span = f"{display_name(block.members[0], 24)} \u2026 {display_name(block.members[-1], 24)}"
-        module_path = block.parent + (block.members[0],)
+        # a shared module's calls have one name
+        span = "" if block.shared else f"{display_name(members[0], 24)} \u2026 {display_name(members[-1], 24)}"
+        module_path = block.parent + (members[0],)
         if len(set(first)) == 1:
             node = nodes[first[0]]  # one box per unit: a collapsed module or a single layer
-            node.repeat, node.repeat_span = block.count, span
+            node.repeat, node.repeat_span, node.repeat_note = count, span, note
         elif module_path in analysis.tree and all(nodes[k].path[: len(module_path)] == module_path for k in first):
             synthetic[module_path] = ViewCluster(
-                "", module_path, block.members[0], block.name, repeat=block.count, repeat_span=span
+                "", module_path, members[0], block.name, repeat=count, repeat_span=span, repeat_note=note
             )
         else:
             fk = block.parent + (f"\x00fold{b_index}",)
-            synthetic[fk] = ViewCluster("", fk, block.name, block.name, repeat=block.count, repeat_span=span)
+            synthetic[fk] = ViewCluster(
+                "", fk, block.name, block.name, repeat=count, repeat_span=span, repeat_note=note
+            )
             for key in set(first):
                 if nodes[key].cluster == block.parent:
                     nodes[key].cluster = fk
         where = "/".join(block.parent) or "the model"
-        notes.append(f"folded {block.count} x {block.name} in {where} into one")
+        notes.append(f"folded {count} x {block.name}{', ' + note if note else ''} in {where} into one")
+
+
+def _unshare(
+    unit_keys: list[list[str | None]], sets: list[set[str | None]], edges: dict[tuple[str, str], ViewEdge]
+) -> list[set[str | None]]:
+    """A shared module's calls share the boxes of its parts collapsed at this depth: the
+    later calls keep only their own boxes, and arrows from one call into the next (a loop
+    once folded) go."""
+    at = {key: pos for pos, key in reversed(list(enumerate(unit_keys[0])))}
+    for u, v in [(u, v) for u, v in edges if u in at and v in at and at[u] > at[v]]:
+        del edges[(u, v)]
+    return [sets[0]] + [s - sets[0] for s in sets[1:]]
 
 
 def _mark_skips(
@@ -435,7 +472,8 @@ def node_tooltip(node: ViewNode) -> str:
     if node.params:
         parts.append(f"{node.params:,} params")
     if node.repeat > 1:
-        parts.append(f"x {node.repeat} ({node.repeat_span})")
+        note = f", {node.repeat_note}" if node.repeat_note else ""
+        parts.append(f"x {node.repeat}{note}" + (f" ({node.repeat_span})" if node.repeat_span else ""))
     return " | ".join(p for p in parts if p)
 
 

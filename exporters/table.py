@@ -82,6 +82,8 @@ def _block_starts(analysis: Analysis) -> dict[tuple[str, ...], tuple[Block, list
     paths = {layer.name: layer.path for layer in analysis.layers}
     out = {}
     for b in analysis.blocks:
+        if b.shared:  # one module: its own row holds every call
+            continue
         module_paths = [b.parent + (m,) for m in b.members]
         if all(p in analysis.tree and not analysis.tree[p].leaf for p in module_paths):
             covered = module_paths

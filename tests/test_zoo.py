@@ -4,9 +4,9 @@ Every architecture is converted once per test run, shared with the other modules
 workers (the ``zoo`` entries of ``tests/fixture_cache.py``).
 For each: the dynamo exporter handles it (no TorchScript-fallback warning), onnxruntime
 gives the eager model's outputs within 1e-4, and every module whose ``forward`` ran
-keeps its name in the analysis (as a layer or a module of the tree). The skip counts
-and blocks of the zoo's ``EXPECTED`` are reported by ``benchmarks/zoo.py``, not asserted
-here yet. T5 and Swin (attention with a bias, see :mod:`modelmap.converters._torch_compat`)
+keeps its name in the analysis (as a layer or a module of the tree), and its skip
+connections and repeated blocks are exactly the zoo's ``EXPECTED`` (read from the
+modeling source). T5 and Swin (attention with a bias, see :mod:`modelmap.converters._torch_compat`)
 and the mixture-of-experts models are the ones the dynamo route needed help with; a
 small model pins down the grouped-mm translation on an empty group and on rows past
 the last one.
@@ -164,3 +164,19 @@ def test_skip_connections_equal_those_read_from_the_modeling_source(converted: A
     found = [s.kind.value for s in converted(name).analysis.skips]
     kinds = ("identity", "projection", "concat", "gate")
     assert tuple(found.count(k) for k in kinds) == zoo.EXPECTED[name].skips, converted(name).analysis.skips
+
+
+# ----------------------------------------------------------------------------- repeated blocks
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_repeated_blocks_are_those_the_source_implies(converted: Any, name: str) -> None:
+    """Each zoo model's blocks, as (parent module, count), are exactly EXPECTED's; ALBERT's
+    is one shared module, T5's first block of each stack has its extra layers named."""
+    want = zoo.EXPECTED[name]
+    blocks = converted(name).analysis.blocks
+    assert sorted((".".join(b.parent[-1:]), b.count) for b in blocks) == sorted(want.blocks)
+    assert [b.shared for b in blocks] == [want.shared] * len(blocks)
+    assert [bool(b.first_extra) for b in blocks] == [want.first_differs] * len(blocks)
+    if want.first_differs:
+        assert {x.rsplit(".", 1)[-1] for b in blocks for x in b.first_extra} == {"relative_attention_bias"}
