@@ -16,16 +16,20 @@ def to_onnx(
     input_shape: tuple[tuple[int, ...], ...] | None = None,
     opset: int | None = None,
     verbose: bool = False,
+    cache: bool = True,
 ) -> Any:
     """Convert ``model`` to an annotated ``onnx.ModelProto``; write it to ``path`` if given.
 
     The file is written atomically and is self-contained (no external data), so a
-    failure leaves no file behind.
+    failure leaves no file behind. ``cache=False`` neither reads nor writes the cache
+    (see :mod:`modelmap._cache`).
     """
-    from modelmap.converters import ConvertOptions, convert
+    from modelmap.converters import ConvertOptions
+
+    from ._memo import converted
 
     options = ConvertOptions(input_shape=input_shape, opset=opset, verbose=verbose)
-    onnx_model = convert(model, example_input, options)
+    onnx_model = converted(model, example_input, options, weights=True, cache=cache)
     if path is not None:
         save_onnx(onnx_model, path)
     return onnx_model
@@ -49,13 +53,14 @@ def analyze(
     input_shape: tuple[tuple[int, ...], ...] | None = None,
     depth: int | None = None,
     verbose: bool = False,
+    cache: bool = True,
 ) -> Any:
     """Convert ``model`` (anything :func:`to_onnx` accepts, an ``onnx.ModelProto`` too) and
     analyse it: layers, module tree, skip connections, repeated blocks, parameters.
 
     ``depth`` is the depth the returned :class:`~modelmap.core.Analysis` shows by default
     (its ``depth``): ``to_dict()``, ``summary()`` and drawings without a depth of their own
-    collapse modules deeper than ``depth``.
+    collapse modules deeper than ``depth``. The conversion is cached (``cache=False``: not).
 
     >>> a = mm.analyze(model, example_input)   # doctest: +SKIP
     >>> [s.kind for s in a.skips], a.params    # doctest: +SKIP
@@ -64,7 +69,29 @@ def analyze(
 
     if depth is not None and depth < 1:
         raise InputError(f"depth must be at least 1, not {depth}")
-    return analyze_onnx(to_onnx(model, None, example_input, input_shape=input_shape, verbose=verbose), depth=depth)
+    return analyze_onnx(
+        to_onnx(model, None, example_input, input_shape=input_shape, verbose=verbose, cache=cache), depth=depth
+    )
+
+
+def analyze_structure(
+    model: Any, example_input: Any = None, *, input_shape: Any = None, depth: int | None = None,
+    verbose: bool = False, cache: bool = True,
+) -> Any:
+    """:func:`analyze` for callers that read no weight values (drawings, tables, comparisons,
+    the ``analyze`` command): the model's float weights are left out, and the cache keys on
+    structure alone (see :mod:`modelmap._memo`)."""
+    from modelmap.converters import ConvertOptions
+    from modelmap.core import Analysis, analyze_onnx
+
+    from ._memo import converted
+
+    if isinstance(model, Analysis):
+        return model
+    if depth is not None and depth < 1:
+        raise InputError(f"depth must be at least 1, not {depth}")
+    options = ConvertOptions(input_shape=input_shape, verbose=verbose)
+    return analyze_onnx(converted(model, example_input, options, weights=False, cache=cache), depth=depth)
 
 
 def draw(
@@ -76,6 +103,7 @@ def draw(
     format: str | None = None,  # noqa: A002 - the CLI's --format
     input_shape: tuple[tuple[int, ...], ...] | None = None,
     verbose: bool = False,
+    cache: bool = True,
     **drawing: Any,
 ) -> list[Any]:
     """Draw ``model`` to ``path``; the format comes from ``format`` or the extension.
@@ -83,7 +111,8 @@ def draw(
     ``model`` is an :class:`~modelmap.core.Analysis` or anything :func:`to_onnx`
     accepts. Drawing options come as a :class:`~modelmap.DrawOptions` (``options=``)
     and/or keywords (``depth=2, style="paper"``), keywords winning. The file is
-    written atomically; returns the paths written.
+    written atomically; returns the paths written. Drawing the same model with the same
+    options again comes from the cache (``cache=False``: not), without converting it.
 
     >>> mm.draw(analysis, "resnet.svg", depth=2)   # doctest: +SKIP
     """
@@ -91,7 +120,38 @@ def draw(
 
     opts = DrawOptions.from_kwargs(options, **drawing)
     exporter = exporter_for(path, format)  # a bad name fails before any conversion
-    return exporter.write(_analysis_of(model, example_input, input_shape, verbose), path, opts)
+    content = _cached_drawing(model, example_input, input_shape, verbose, cache, exporter, opts)
+    if content is None:
+        weights = exporter.name not in _STRUCTURE_FORMATS
+        return exporter.write(_analysis_of(model, example_input, input_shape, verbose, cache, weights), path, opts)
+    from ._io import atomic_write
+
+    return [atomic_write(path, content)]
+
+
+#: Formats whose content depends on the model's structure only, never on weight values
+_STRUCTURE_FORMATS = frozenset({"dot", "svg", "pdf", "png", "mermaid", "markdown", "json", "html", "latex", "csv"})
+
+
+def _cached_drawing(
+    model: Any, example_input: Any, input_shape: Any, verbose: bool, cache: bool, exporter: Any, opts: Any
+) -> str | bytes | None:
+    """The exporter's content through the drawing cache (:mod:`modelmap._memo`), or None
+    for an Analysis, a format that reads weights, or an exporter with its own writer."""
+    from modelmap.core import Analysis
+    from modelmap.exporters import Exporter
+
+    if isinstance(model, Analysis) or exporter.name not in _STRUCTURE_FORMATS or type(exporter).write is not Exporter.write:
+        return None
+    from modelmap.converters import ConvertOptions
+
+    from ._memo import drawing
+
+    def analyse(m: Any, x: Any) -> Any:
+        return analyze_structure(m, x, input_shape=input_shape, verbose=verbose, cache=cache)
+
+    return drawing(model, example_input, ConvertOptions(input_shape=input_shape, verbose=verbose), exporter, opts,
+                   cache, analyse)
 
 
 def table(
@@ -104,6 +164,7 @@ def table(
     format: str | None = None,  # noqa: A002 - the CLI's --format
     input_shape: tuple[tuple[int, ...], ...] | None = None,
     verbose: bool = False,
+    cache: bool = True,
 ) -> str:
     """The architecture table of ``model`` (LaTeX, Markdown or CSV); written to ``path`` if given.
 
@@ -122,8 +183,11 @@ def table(
     if depth is not None and depth < 1:
         raise InputError(f"depth must be at least 1, not {depth}")
     exporter = table_format(path, format)  # a bad name fails before any conversion
-    text = str(exporter.generate(_analysis_of(model, example_input, input_shape, verbose),
-                                 DrawOptions(depth=depth, fold=fold)))
+    opts = DrawOptions(depth=depth, fold=fold)
+    content = _cached_drawing(model, example_input, input_shape, verbose, cache, exporter, opts)
+    if content is None:
+        content = exporter.generate(_analysis_of(model, example_input, input_shape, verbose, cache, False), opts)
+    text = str(content)
     if path is not None:
         from ._io import atomic_write
 
@@ -131,12 +195,17 @@ def table(
     return text
 
 
-def _analysis_of(model: Any, example_input: Any, input_shape: Any, verbose: bool) -> Any:
+def _analysis_of(
+    model: Any, example_input: Any, input_shape: Any, verbose: bool, cache: bool = True, weights: bool = True
+) -> Any:
+    """``model`` itself if an Analysis; else its analysis, with weight values if ``weights``."""
     from modelmap.core import Analysis
 
     if isinstance(model, Analysis):
         return model
-    return analyze(model, example_input, input_shape=input_shape, verbose=verbose)
+    if not weights:
+        return analyze_structure(model, example_input, input_shape=input_shape, verbose=verbose, cache=cache)
+    return analyze(model, example_input, input_shape=input_shape, verbose=verbose, cache=cache)
 
 
 # --------------------------------------------------------------------------- weights, TensorBoard, compare
@@ -150,6 +219,7 @@ def weight_stats(
     near_zero: float = 1e-3,
     bins: int = 30,
     verbose: bool = False,
+    cache: bool = True,
 ) -> Any:
     """Per-layer weight statistics of ``model`` (an Analysis or anything :func:`to_onnx` accepts).
 
@@ -163,7 +233,7 @@ def weight_stats(
     from modelmap.core.weights import weight_stats as _stats
 
     options = WeightOptions(near_zero=near_zero, bins=bins)
-    return _stats(_analysis_of(model, example_input, input_shape, verbose), options)
+    return _stats(_analysis_of(model, example_input, input_shape, verbose, cache), options)
 
 
 def write_weights(
@@ -176,6 +246,7 @@ def write_weights(
     max_tiles: int = 256,
     title: str | None = None,
     verbose: bool = False,
+    cache: bool = True,
 ) -> Any:
     """Write the weights report folder (``index.html``, PNGs, ``weights.json``); returns a Report.
 
@@ -188,7 +259,7 @@ def write_weights(
 
     check_target(directory)  # before a slow conversion
     options = ReportOptions(weights=WeightOptions(near_zero=near_zero), max_tiles=max_tiles, title=title)
-    return write_weights_report(_analysis_of(model, example_input, input_shape, verbose), directory, options)
+    return write_weights_report(_analysis_of(model, example_input, input_shape, verbose, cache), directory, options)
 
 
 def write_tensorboard(
@@ -199,6 +270,7 @@ def write_tensorboard(
     step: int = 0,
     input_shape: tuple[tuple[int, ...], ...] | None = None,
     verbose: bool = False,
+    cache: bool = True,
 ) -> Any:
     """Append the layer graph and one histogram per weight tensor to the TensorBoard run ``logdir``.
 
@@ -210,7 +282,7 @@ def write_tensorboard(
 
     options = TensorBoardOptions(step=step)
     check_logdir(logdir)
-    return _write(_analysis_of(model, example_input, input_shape, verbose), logdir, options)
+    return _write(_analysis_of(model, example_input, input_shape, verbose, cache), logdir, options)
 
 
 def compare(
@@ -220,6 +292,7 @@ def compare(
     example_inputs: tuple[Any, Any] = (None, None),
     input_shape: tuple[tuple[int, ...], ...] | None = None,
     verbose: bool = False,
+    cache: bool = True,
 ) -> Any:
     """Compare the architectures of two models (Analyses or anything :func:`to_onnx` accepts).
 
@@ -233,8 +306,8 @@ def compare(
     """
     from modelmap.core.compare import compare as _compare
 
-    analysis_a = _analysis_of(a, example_inputs[0], input_shape, verbose)
-    analysis_b = _analysis_of(b, example_inputs[1], input_shape, verbose)
+    analysis_a = _analysis_of(a, example_inputs[0], input_shape, verbose, cache, False)
+    analysis_b = _analysis_of(b, example_inputs[1], input_shape, verbose, cache, False)
     return _compare(analysis_a, analysis_b)
 
 
@@ -247,6 +320,7 @@ def draw_diff(
     format: str | None = None,  # noqa: A002 - the CLI's --format
     input_shape: tuple[tuple[int, ...], ...] | None = None,
     verbose: bool = False,
+    cache: bool = True,
     **drawing: Any,
 ) -> list[Any]:
     """Draw ``b`` with the layers it adds (green) or changes (orange) relative to ``a``.
@@ -259,6 +333,6 @@ def draw_diff(
 
     opts = DrawOptions.from_kwargs(options, **drawing)
     fmt = diff_format(path, format)  # a bad name fails before any conversion
-    analysis_a = _analysis_of(a, None, input_shape, verbose)
-    analysis_b = _analysis_of(b, None, input_shape, verbose)
+    analysis_a = _analysis_of(a, None, input_shape, verbose, cache, False)
+    analysis_b = _analysis_of(b, None, input_shape, verbose, cache, False)
     return write_diff(analysis_b, _compare(analysis_a, analysis_b), path, opts, fmt)

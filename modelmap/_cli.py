@@ -73,6 +73,10 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 verbose_option = click.option("--verbose", "-v", is_flag=True, help="Show tracebacks and the exporters' own output.")
+cache_option = click.option(
+    "--cache/--no-cache", "cache", default=True, show_default=True,
+    help="Reuse and keep conversions and drawings in the cache (MODELMAP_CACHE, MODELMAP_CACHE_SIZE).",
+)
 input_shape_option = click.option(
     "--input-shape",
     "input_shape",
@@ -99,13 +103,17 @@ def cli() -> None:
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="The .onnx file to write.")
 @input_shape_option
 @click.option("--opset", type=click.IntRange(7, 30), default=None, help="Target ONNX opset.")
+@cache_option
 @verbose_option
 @handle_errors
-def convert(model: str, output: str, input_shape: tuple[tuple[int, ...], ...] | None, opset: int | None, verbose: bool) -> None:
+def convert(
+    model: str, output: str, input_shape: tuple[tuple[int, ...], ...] | None, opset: int | None, verbose: bool,
+    cache: bool = True,
+) -> None:
     """Convert MODEL to one self-contained, annotated ONNX file."""
     from . import _api
 
-    onnx_model = _api.to_onnx(model, output, input_shape=input_shape, opset=opset, verbose=verbose)
+    onnx_model = _api.to_onnx(model, output, input_shape=input_shape, opset=opset, verbose=verbose, cache=cache)
     click.echo(f"wrote {output} ({len(onnx_model.graph.node)} ONNX nodes)")
 
 
@@ -131,12 +139,14 @@ def convert(model: str, output: str, input_shape: tuple[tuple[int, ...], ...] | 
 @click.option("--diff", "diff_base", default=None, metavar="MODEL_A",
               help="Colour the layers MODEL adds (green) or changes (orange) relative to MODEL_A (.dot .svg .png .pdf).")
 @input_shape_option
+@cache_option
 @verbose_option
 @handle_errors
 def draw(
     model: str, output: str, fmt: str | None, depth: int | None, fold: bool | None, style: str, direction: str,
     shapes: bool, params: bool, legend: bool, title: str | None, attachment: bool,
     input_shape: tuple[tuple[int, ...], ...] | None, verbose: bool, diff_base: str | None = None, flat: bool = False,
+    cache: bool = True,
 ) -> None:
     """Draw MODEL as a diagram (or a Netron-ready ONNX / JSON file)."""
     import warnings
@@ -150,9 +160,10 @@ def draw(
         warnings.simplefilter("always", DrawingWarning)
         if diff_base is not None:
             written = _api.draw_diff(diff_base, model, output, options=options, format=fmt, input_shape=input_shape,
-                                     verbose=verbose)
+                                     verbose=verbose, cache=cache)
         else:
-            written = _api.draw(model, output, options=options, format=fmt, input_shape=input_shape, verbose=verbose)
+            written = _api.draw(model, output, options=options, format=fmt, input_shape=input_shape, verbose=verbose,
+                                cache=cache)
     for w in caught:
         if issubclass(w.category, DrawingWarning):
             click.echo(f"modelmap: warning: {one_line(w.message)}", err=True)
@@ -167,18 +178,19 @@ def draw(
 @click.option("--depth", type=click.IntRange(min=1), default=None, help="Collapse modules deeper than N levels.")
 @click.option("--explain", is_flag=True, help="Say why each merge op that is not a skip connection was rejected.")
 @input_shape_option
+@cache_option
 @verbose_option
 @handle_errors
 def analyze(
     model: str, as_json: bool, depth: int | None, explain: bool,
-    input_shape: tuple[tuple[int, ...], ...] | None, verbose: bool,
+    input_shape: tuple[tuple[int, ...], ...] | None, verbose: bool, cache: bool = True,
 ) -> None:
     """Analyse MODEL: layers, connections, skip connections, repeated blocks, parameters."""
     import json
 
     from . import _api
 
-    analysis = _api.analyze(model, input_shape=input_shape, depth=depth, verbose=verbose)
+    analysis = _api.analyze_structure(model, input_shape=input_shape, depth=depth, verbose=verbose, cache=cache)
     if as_json:
         data = analysis.to_dict()
         if not explain:
@@ -196,11 +208,12 @@ def analyze(
 @click.option("--max-tiles", type=click.IntRange(min=1), default=256, show_default=True,
               help="At most this many kernel tiles per convolution heatmap.")
 @input_shape_option
+@cache_option
 @verbose_option
 @handle_errors
 def weights(
     model: str, output: str, near_zero: float, max_tiles: int,
-    input_shape: tuple[tuple[int, ...], ...] | None, verbose: bool,
+    input_shape: tuple[tuple[int, ...], ...] | None, verbose: bool, cache: bool = True,
 ) -> None:
     """Per-layer weight histograms, heatmaps and statistics of MODEL, on one HTML page."""
     from pathlib import Path
@@ -209,7 +222,7 @@ def weights(
 
     report = _api.write_weights(model, output, input_shape=input_shape, near_zero=near_zero, max_tiles=max_tiles,
                                 title=Path(model.split(":")[-1]).name if ":" in model else Path(model).name,
-                                verbose=verbose)
+                                verbose=verbose, cache=cache)
     click.echo(
         f"wrote {Path(output) / 'index.html'} ({len(report.stats.layers)} layers, "
         f"{len(report.stats.tensors)} tensors, {len(report.pictures)} pictures)"
@@ -223,15 +236,17 @@ def weights(
               help="Global step of the histograms; write checkpoints in increasing step order "
                    "(TensorBoard drops later steps when a lower one follows).")
 @input_shape_option
+@cache_option
 @verbose_option
 @handle_errors
 def tensorboard(
-    model: str, logdir: str, step: int, input_shape: tuple[tuple[int, ...], ...] | None, verbose: bool
+    model: str, logdir: str, step: int, input_shape: tuple[tuple[int, ...], ...] | None, verbose: bool,
+    cache: bool = True,
 ) -> None:
     """Write MODEL's layer graph and weight histograms as TensorBoard event files."""
     from . import _api
 
-    run = _api.write_tensorboard(model, logdir, step=step, input_shape=input_shape, verbose=verbose)
+    run = _api.write_tensorboard(model, logdir, step=step, input_shape=input_shape, verbose=verbose, cache=cache)
     click.echo(f"wrote {run.event_file} (graph of {len(run.nodes)} layers, {len(run.tags)} histograms at step {step})")
 
 
@@ -240,10 +255,12 @@ def tensorboard(
 @click.argument("model_b")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object ({\"same\": ..., ...}) instead of text.")
 @input_shape_option
+@cache_option
 @verbose_option
 @handle_errors
 def compare(
-    model_a: str, model_b: str, as_json: bool, input_shape: tuple[tuple[int, ...], ...] | None, verbose: bool
+    model_a: str, model_b: str, as_json: bool, input_shape: tuple[tuple[int, ...], ...] | None, verbose: bool,
+    cache: bool = True,
 ) -> None:
     """Compare the architectures of MODEL_A and MODEL_B, ignoring names and frameworks.
 
@@ -253,7 +270,7 @@ def compare(
 
     from . import _api
 
-    result = _api.compare(model_a, model_b, input_shape=input_shape, verbose=verbose)
+    result = _api.compare(model_a, model_b, input_shape=input_shape, verbose=verbose, cache=cache)
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2))
     else:
@@ -269,16 +286,18 @@ def compare(
               help="Module-tree depth of the rows [default: the deepest with at most 40 rows].")
 @click.option("--fold/--no-fold", default=True, show_default=True, help="One row per run of repeated blocks, marked x N.")
 @input_shape_option
+@cache_option
 @verbose_option
 @handle_errors
 def table(
     model: str, output: str, fmt: str | None, depth: int | None, fold: bool,
-    input_shape: tuple[tuple[int, ...], ...] | None, verbose: bool,
+    input_shape: tuple[tuple[int, ...], ...] | None, verbose: bool, cache: bool = True,
 ) -> None:
     """Write MODEL's architecture table (output shapes, parameters, MACs) as LaTeX, Markdown or CSV."""
     from . import _api
 
-    _api.table(model, output, depth=depth, fold=fold, format=fmt, input_shape=input_shape, verbose=verbose)
+    _api.table(model, output, depth=depth, fold=fold, format=fmt, input_shape=input_shape, verbose=verbose,
+               cache=cache)
     click.echo(f"wrote {output}")
 
 
