@@ -103,7 +103,7 @@ def _add_model(h: Hasher, model: Any, weights: bool) -> str:
         path = Path(model)
         if not path.exists():
             raise Unkeyable(str(path))
-        _add_path(h, path)
+        _add_path(h, path, weights)
         suffix = path.suffix.lower()
         return "onnx" if suffix == ".onnx" else "pytorch" if suffix == ".pt2" else "keras"
     mods = [(c.__module__ or "").split(".")[0] for c in type(model).__mro__]
@@ -123,17 +123,32 @@ def _add_model(h: Hasher, model: Any, weights: bool) -> str:
     raise Unkeyable(type(model).__qualname__)
 
 
-def _add_path(h: Hasher, path: Path) -> None:
-    """A file's bytes, or every file of a folder (a SavedModel) by relative name; an
-    ``.onnx`` file's folder siblings by size and time too (its external data)."""
+def _add_path(h: Hasher, path: Path, weights: bool) -> None:
+    """A file's bytes, or every file of a folder (a SavedModel) by relative name; with
+    ``weights``, an ``.onnx`` file's external data files too (their values are weights)."""
     files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
     for f in files:
         h.add(str(f.relative_to(path)) if path.is_dir() else "file", file_digest(f))
-    if path.is_file() and path.suffix.lower() == ".onnx":
-        for sib in sorted(path.parent.iterdir()):
-            if sib != path and sib.is_file():
-                st = sib.stat()
-                h.add(sib.name, st.st_size, st.st_mtime_ns)
+    if weights and path.is_file() and path.suffix.lower() == ".onnx":
+        for name in sorted(_external_data_files(path)):
+            data = path.parent / name
+            h.add("external", name, file_digest(data) if data.is_file() else b"missing")
+
+
+def _external_data_files(path: Path) -> set[str]:
+    import onnx
+
+    try:
+        model = onnx.load(str(path), load_external_data=False)
+    except Exception as e:  # noqa: BLE001 - the converter reports unreadable files
+        raise Unkeyable(str(path)) from e
+    return {
+        entry.value
+        for t in model.graph.initializer
+        if t.data_location == onnx.TensorProto.EXTERNAL
+        for entry in t.external_data
+        if entry.key == "location"
+    }
 
 
 def file_digest(path: Path) -> bytes:
