@@ -143,15 +143,16 @@ def _cached_drawing(
 
     if isinstance(model, Analysis) or exporter.name not in _STRUCTURE_FORMATS or type(exporter).write is not Exporter.write:
         return None
-    from modelmap.converters import ConvertOptions
+    from types import SimpleNamespace
 
     from ._memo import drawing
 
     def analyse(m: Any, x: Any) -> Any:
         return analyze_structure(m, x, input_shape=input_shape, verbose=verbose, cache=cache)
 
-    return drawing(model, example_input, ConvertOptions(input_shape=input_shape, verbose=verbose), exporter, opts,
-                   cache, analyse)
+    # the converters' options, without importing the converters (a hit needs none of them)
+    options = SimpleNamespace(input_shape=input_shape, opset=None, verbose=verbose)
+    return drawing(model, example_input, options, exporter, opts, cache, analyse)
 
 
 def table(

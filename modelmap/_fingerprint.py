@@ -81,8 +81,9 @@ def key(*parts: Any) -> str:
 def model_key(model: Any, example_input: Any, options: Any, *, weights: bool) -> str | None:
     """The key of converting ``model`` with ``example_input`` and ``options``, or None.
 
-    ``options`` is the converters' frozen ``ConvertOptions``; ``weights`` says whether the
-    result's float weight values matter (they then enter the key).
+    ``options`` is the converters' ``ConvertOptions`` (or anything with its ``input_shape``
+    and ``opset``; verbosity does not count); ``weights`` says whether the result's float
+    weight values matter (they then enter the key).
     """
     h = Hasher()
     try:
@@ -91,7 +92,7 @@ def model_key(model: Any, example_input: Any, options: Any, *, weights: bool) ->
         _add_value(h, example_input)
     except Unkeyable:
         return None
-    h.add("options", options, "weights", weights, "modelmap", source_digest())
+    h.add("options", options.input_shape, options.opset, "weights", weights, "modelmap", source_digest())
     for name in _ROUTE_PACKAGES[route]:
         h.add(name, _version(name))
     return h.hexdigest()
@@ -278,6 +279,9 @@ def _package_version(module: str) -> str:
 
 @cache
 def _version(dist: str) -> str:
+    module = sys.modules.get(dist.replace("-", "_"))
+    if isinstance(getattr(module, "__version__", None), str):
+        return module.__version__  # type: ignore[union-attr]
     try:
         return importlib.metadata.version(dist)
     except importlib.metadata.PackageNotFoundError:
@@ -285,22 +289,15 @@ def _version(dist: str) -> str:
 
 
 def source_digest() -> str:
-    """Digest of modelmap's own source files (an editable install changes without a new version)."""
+    """Digest of modelmap's own source files by name, size and time (an editable install
+    changes without a new version; a file touched but not changed only costs a miss)."""
     stamps = []
     for pkg in _PACKAGE_DIRS:
         spec = importlib.util.find_spec(pkg)
         folders = map(Path, (spec.submodule_search_locations or []) if spec else [])
         files = [f for folder in folders for f in sorted(folder.glob("*.py")) + sorted(folder.glob("*/*.py"))]
         stamps += [(str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in files]
-    return _sources(tuple(stamps))
-
-
-@cache
-def _sources(stamps: tuple[tuple[str, int, int], ...]) -> str:
-    h = Hasher()
-    for name, _, _ in stamps:
-        h.add(Path(name).name, Path(name).read_bytes())
-    return h.hexdigest()
+    return key(stamps)
 
 
 def renderer_stamp() -> tuple[Any, ...]:

@@ -19,8 +19,8 @@ object in the example input) is converted as before, without the cache.
 
 from __future__ import annotations
 
+import sys
 import warnings
-from dataclasses import replace
 from typing import Any
 
 from ._cache import Cache, default_cache
@@ -64,38 +64,40 @@ def converted(model: Any, example_input: Any, options: Any, *, weights: bool, ca
 def _conversion_key(model: Any, example_input: Any, options: Any, weights: bool) -> str | None:
     from ._fingerprint import key, model_key
 
-    mk = model_key(model, example_input, replace(options, verbose=False), weights=weights)
+    mk = model_key(model, example_input, options, weights=weights)
     return None if mk is None else key("conversion", mk)
 
 
 def drawing(
-    model: Any, example_input: Any, convert_options: Any, exporter: Any, draw_options: Any, cache: bool,
-    analyse: Any,
+    model: Any, example_input: Any, options: Any, exporter: Any, draw_options: Any, cache: bool, analyse: Any,
 ) -> str | bytes:
     """What ``exporter`` generates for ``model`` with ``draw_options``, from the cache if there.
 
-    ``analyse(model, example_input)`` gives the Analysis on a miss. Warnings raised while
-    generating are raised again on a hit.
+    ``options`` is a ``ConvertOptions`` (or anything with its fields); ``analyse(model,
+    example_input)`` gives the Analysis on a miss. Warnings raised while generating are
+    raised again on a hit. A hit imports no converter (nor onnx) unless ``model`` is a
+    factory reference, which must be called first.
     """
-    from modelmap.converters import resolve
-
     from ._fingerprint import key, model_key, renderer_stamp
 
-    model, example_input = resolve(model, example_input, convert_options)
+    if isinstance(model, str):
+        from modelmap.converters import resolve
+
+        model, example_input = resolve(model, example_input, options)
     store = the_cache(cache)
-    mk = model_key(model, example_input, replace(convert_options, verbose=False), weights=False) if store else None
+    mk = model_key(model, example_input, options, weights=False) if store else None
     if store is None or mk is None:
         return exporter.generate(analyse(model, example_input), draw_options)
     renderer = renderer_stamp() if exporter.name in _RENDERED else ()
     k = key("drawing", mk, exporter.name, type(exporter).__qualname__, repr(draw_options), renderer)
     hit = store.get(k)
     if hit is not None:
-        _report(f"{exporter.name} drawing", True, convert_options)
+        _report(f"{exporter.name} drawing", True, options)
         meta, data = hit
         for message in meta.get("warnings", []):
             warnings.warn(message, _drawing_warning(), stacklevel=3)
         return data.decode("utf-8") if meta.get("text") else data
-    _report(f"{exporter.name} drawing", False, convert_options)
+    _report(f"{exporter.name} drawing", False, options)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         content = exporter.generate(analyse(model, example_input), draw_options)
@@ -114,9 +116,9 @@ def _drawing_warning() -> type[Warning]:
 
 
 def _report(what: str, hit: bool, options: Any) -> None:
-    from modelmap.converters._base import progress
-
-    progress(f"cache {'hit' if hit else 'miss'}: {what}", options)
+    """A progress line (as the converters' ``progress``), without importing the converters."""
+    if options.verbose or sys.stderr.isatty():
+        print(f"modelmap: cache {'hit' if hit else 'miss'}: {what}", file=sys.stderr, flush=True)
 
 
 def _parse(data: bytes) -> Any:
