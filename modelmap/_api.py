@@ -120,7 +120,7 @@ def draw(
 
     opts = DrawOptions.from_kwargs(options, **drawing)
     exporter = exporter_for(path, format)  # a bad name fails before any conversion
-    content = _cached_drawing(model, example_input, input_shape, verbose, cache, exporter, opts)
+    content = _cached_drawing("draw", model, example_input, input_shape, verbose, cache, exporter, opts)
     if content is None:
         weights = exporter.name not in _STRUCTURE_FORMATS
         return exporter.write(_analysis_of(model, example_input, input_shape, verbose, cache, weights), path, opts)
@@ -134,10 +134,13 @@ _STRUCTURE_FORMATS = frozenset({"dot", "svg", "pdf", "png", "mermaid", "markdown
 
 
 def _cached_drawing(
-    model: Any, example_input: Any, input_shape: Any, verbose: bool, cache: bool, exporter: Any, opts: Any
+    command: str, model: Any, example_input: Any, input_shape: Any, verbose: bool, cache: bool, exporter: Any,
+    opts: Any,
 ) -> str | bytes | None:
     """The exporter's content through the drawing cache (:mod:`modelmap._memo`), or None
-    for an Analysis, a format that reads weights, or an exporter with its own writer."""
+    for an Analysis, a format that reads weights, or an exporter with its own writer.
+
+    ``command`` (``draw``, ``table``) tells apart exporters of one name in two registries."""
     from modelmap.core import Analysis
     from modelmap.exporters import Exporter
 
@@ -152,7 +155,7 @@ def _cached_drawing(
 
     # the converters' options, without importing the converters (a hit needs none of them)
     options = SimpleNamespace(input_shape=input_shape, opset=None, verbose=verbose)
-    return drawing(model, example_input, options, exporter, opts, cache, analyse)
+    return drawing(model, example_input, options, (command, exporter), opts, cache, analyse)
 
 
 def table(
@@ -185,7 +188,7 @@ def table(
         raise InputError(f"depth must be at least 1, not {depth}")
     exporter = table_format(path, format)  # a bad name fails before any conversion
     opts = DrawOptions(depth=depth, fold=fold)
-    content = _cached_drawing(model, example_input, input_shape, verbose, cache, exporter, opts)
+    content = _cached_drawing("table", model, example_input, input_shape, verbose, cache, exporter, opts)
     if content is None:
         content = exporter.generate(_analysis_of(model, example_input, input_shape, verbose, cache, False), opts)
     text = str(content)

@@ -69,17 +69,21 @@ def _conversion_key(model: Any, example_input: Any, options: Any, weights: bool)
 
 
 def drawing(
-    model: Any, example_input: Any, options: Any, exporter: Any, draw_options: Any, cache: bool, analyse: Any,
+    model: Any, example_input: Any, options: Any, output: tuple[str, Any], draw_options: Any, cache: bool,
+    analyse: Any,
 ) -> str | bytes:
-    """What ``exporter`` generates for ``model`` with ``draw_options``, from the cache if there.
+    """What the exporter generates for ``model`` with ``draw_options``, from the cache if there.
 
-    ``options`` is a ``ConvertOptions`` (or anything with its fields); ``analyse(model,
+    ``output`` is ``(command, exporter)``: the command tells apart two exporters of one
+    name (``markdown`` draws Mermaid, or writes a table). ``options`` is a
+    ``ConvertOptions`` (or anything with its fields); ``analyse(model,
     example_input)`` gives the Analysis on a miss. Warnings raised while generating are
     raised again on a hit. A hit imports no converter (nor onnx) unless ``model`` is a
     factory reference, which must be called first.
     """
     from ._fingerprint import key, model_key, renderer_stamp
 
+    command, exporter = output
     if isinstance(model, str):
         from modelmap.converters import resolve
 
@@ -89,7 +93,7 @@ def drawing(
     if store is None or mk is None:
         return exporter.generate(analyse(model, example_input), draw_options)
     renderer = renderer_stamp() if exporter.name in _RENDERED else ()
-    k = key("drawing", mk, exporter.name, type(exporter).__qualname__, repr(draw_options), renderer)
+    k = key("drawing", command, mk, exporter.name, type(exporter).__qualname__, repr(draw_options), renderer)
     hit = store.get(k)
     if hit is not None:
         _report(f"{exporter.name} drawing", True, options)

@@ -452,3 +452,12 @@ def test_an_onnx_files_external_data_counts_for_weights_only(tmp_path: Path) -> 
     (tmp_path / "unrelated.svg").write_text("<svg/>")
     assert key(str(path), None) == structure
     assert key(str(path), None, weights=True) != weights
+
+
+def test_a_mermaid_drawing_and_a_markdown_table_do_not_share_an_entry(tmp_path: Path) -> None:
+    import modelmap as mm
+
+    model = str(_onnx_file(tmp_path))
+    mm.draw(model, tmp_path / "a.md", fold=True)
+    text = mm.table(model, tmp_path / "b.md", fold=True)
+    assert "```mermaid" in (tmp_path / "a.md").read_text() and "```mermaid" not in text and "|" in text
