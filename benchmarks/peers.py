@@ -143,9 +143,9 @@ def measure(model: str, repeat: int, paths: list[str]) -> dict[str, list[dict[st
     runs: dict[str, list[dict[str, float]]] = {"first": [], "peer": [], "second": []}
     for _ in range(repeat):
         with tempfile.TemporaryDirectory() as cache:
-            runs["first"].append(run("modelmap", factory, Path(cache), paths))
-            runs["peer"].append(run(peer, factory, Path(cache), paths))
-            runs["second"].append(run("modelmap", factory, Path(cache), paths))
+            for kind, tool in (("first", "modelmap"), ("peer", peer), ("second", "modelmap")):
+                runs[kind].append(run(tool, factory, Path(cache), paths))
+                print(f"{model} {kind}: {json.dumps(runs[kind][-1])}", file=sys.stderr, flush=True)
     return runs
 
 
@@ -153,20 +153,20 @@ def median(runs: list[dict[str, float]], what: str) -> float:
     return statistics.median(r[what] for r in runs)
 
 
-def table(results: dict[str, dict[str, list[dict[str, float]]]]) -> str:
-    head = ("| model | peer | process s: first / peer (ratio) | second (ratio) | in-process s: first / peer (ratio) "
-            "| second (ratio) | peak MB: first / peer (ratio) |")
-    lines = [head, "| --- " * 7 + "|"]
-    for model, runs in results.items():
-        f, p, s = (runs[k] for k in ("first", "peer", "second"))
-        cells = [model, MODELS[model][2]]
-        for what in ("process", "in_process"):
-            mf, mp, ms = median(f, what), median(p, what), median(s, what)
-            cells += [f"{mf:.2f} / {mp:.2f} ({mf / mp:.1f}x)", f"{ms:.2f} ({ms / mp:.2f}x)"]
-        mf, mp = median(f, "peak_mb"), median(p, "peak_mb")
-        cells.append(f"{mf:.0f} / {mp:.0f} ({mf / mp:.1f}x)")
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+HEAD = ("| model | peer | process s: first / peer (ratio) | second (ratio) | in-process s: first / peer (ratio) "
+        "| second (ratio) | peak MB: first / peer (ratio) |\n" + "| --- " * 7 + "|")
+
+
+def row(model: str, runs: dict[str, list[dict[str, float]]]) -> str:
+    """One table row: medians of the runs, ratios to the peer."""
+    f, p, s = (runs[k] for k in ("first", "peer", "second"))
+    cells = [model, MODELS[model][2]]
+    for what in ("process", "in_process"):
+        mf, mp, ms = median(f, what), median(p, what), median(s, what)
+        cells += [f"{mf:.2f} / {mp:.2f} ({mf / mp:.1f}x)", f"{ms:.2f} ({ms / mp:.2f}x)"]
+    mf, mp = median(f, "peak_mb"), median(p, "peak_mb")
+    cells.append(f"{mf:.0f} / {mp:.0f} ({mf / mp:.1f}x)")
+    return "| " + " | ".join(cells) + " |"
 
 
 def main() -> None:
@@ -181,13 +181,13 @@ def main() -> None:
     paths = ([args.modelmap_path] if args.modelmap_path else []) + [str(ROOT)]
     print(f"load average at the start: {os.getloadavg()[0]:.1f}", file=sys.stderr)
     results = {}
+    print(HEAD, flush=True)
     for model in models:
         results[model] = measure(model, 1 if args.quick else args.repeat, paths)
-        print(f"{model}: done", file=sys.stderr, flush=True)
+        print(row(model, results[model]), flush=True)
+        if args.json:
+            Path(args.json).write_text(json.dumps(results, indent=1))
     print(f"load average at the end: {os.getloadavg()[0]:.1f}", file=sys.stderr)
-    print(table(results))
-    if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=1))
 
 
 if __name__ == "__main__":
