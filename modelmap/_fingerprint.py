@@ -81,8 +81,8 @@ def key(*parts: Any) -> str:
 def model_key(model: Any, example_input: Any, options: Any, *, weights: bool) -> str | None:
     """The key of converting ``model`` with ``example_input`` and ``options``, or None.
 
-    ``options`` is the converters' ``ConvertOptions`` (or anything with its ``input_shape``
-    and ``opset``; verbosity does not count); ``weights`` says whether the result's float
+    ``options`` is the converters' ``ConvertOptions`` (or a namespace with its fields; every
+    field counts but ``verbose``); ``weights`` says whether the result's float
     weight values matter (they then enter the key).
     """
     h = Hasher()
@@ -92,7 +92,8 @@ def model_key(model: Any, example_input: Any, options: Any, *, weights: bool) ->
         _add_value(h, example_input)
     except Unkeyable:
         return None
-    h.add("options", options.input_shape, options.opset, "weights", weights, "modelmap", source_digest())
+    fields = sorted((k, v) for k, v in vars(options).items() if k != "verbose")
+    h.add("options", fields, "weights", weights, "modelmap", source_digest())
     for name in _ROUTE_PACKAGES[route]:
         h.add(name, _version(name))
     return h.hexdigest()
@@ -177,15 +178,13 @@ def _add_value(h: Hasher, value: Any) -> None:
         raise Unkeyable(type(value).__qualname__)
 
 
-def add_attribute(h: Hasher, name: str, value: Any, seen: dict[int, str]) -> None:
-    """A plain attribute of a module or layer: scalars and containers of them by value,
-    configs (``to_dict``) as JSON, callables by code, anything else by type only."""
-    if isinstance(value, _SCALARS) or (
-        isinstance(value, (tuple, list, frozenset, set)) and all(isinstance(v, _SCALARS) for v in value)
-    ):
-        h.add(name, value)
-    elif isinstance(value, Mapping) and all(isinstance(v, _SCALARS) for v in value.values()):
-        h.add(name, sorted(value.items(), key=repr))
+def add_attribute(h: Hasher, name: str, value: Any, seen: dict[int, str], depth: int = 0) -> None:
+    """A plain attribute of a module or layer: nested containers of scalars by value, configs
+    (``to_dict``) as JSON, callables by code, other objects by their own attributes (two
+    levels deep), anything else by type."""
+    plain = _plain(value)
+    if plain is not None:
+        h.add(name, plain)
     elif callable(getattr(value, "to_dict", None)):
         if id(value) not in seen:
             seen[id(value)] = name
@@ -196,6 +195,35 @@ def add_attribute(h: Hasher, name: str, value: Any, seen: dict[int, str]) -> Non
         add_function(h, value, set())
     else:
         h.add(name, type(value).__module__, type(value).__qualname__)
+        fields = getattr(value, "__dict__", None)
+        if isinstance(fields, dict) and depth < 2 and id(value) not in seen:
+            seen[id(value)] = name
+            for attr, v in sorted(fields.items()):
+                add_attribute(h, f"{name}.{attr}", v, seen, depth + 1)
+
+
+def _plain(value: Any, depth: int = 0) -> str | None:
+    """A canonical text of scalars and (nested) tuples, lists, sets and dicts of them; else None.
+
+    >>> _plain({"b": [1, 2], "a": {3, 1}})
+    "{'a': [1, 3], 'b': list(1, 2)}"
+    """
+    if isinstance(value, _SCALARS):
+        return repr(value)
+    if depth > 4:
+        return None
+    if isinstance(value, (set, frozenset)):
+        items = [_plain(v, depth + 1) for v in value]
+        return None if None in items else "[" + ", ".join(sorted(items)) + "]"  # type: ignore[arg-type]
+    if isinstance(value, (tuple, list)):
+        items = [_plain(v, depth + 1) for v in value]
+        return None if None in items else type(value).__name__ + "(" + ", ".join(items) + ")"  # type: ignore[arg-type]
+    if isinstance(value, Mapping):
+        pairs = [(_plain(k, depth + 1), _plain(v, depth + 1)) for k, v in value.items()]
+        if any(k is None or v is None for k, v in pairs):
+            return None
+        return "{" + ", ".join(f"{k}: {v}" for k, v in sorted(pairs)) + "}"  # type: ignore[arg-type]
+    return None
 
 
 def add_classes(h: Hasher, classes: set[type]) -> None:
@@ -230,6 +258,9 @@ def add_function(h: Hasher, fn: Any, done: set[int]) -> None:
     if code is None or id(code) in done:
         return
     done.add(id(code))
+    if _installed(code.co_filename):  # a package's code: its version says the rest
+        h.add("code", marshal.dumps(code))
+        return
     h.add("code", marshal.dumps(code), source_of(code.co_filename))
     g = getattr(fn, "__globals__", {})
     for name in sorted(_global_names(code)):
@@ -238,6 +269,12 @@ def add_function(h: Hasher, fn: Any, done: set[int]) -> None:
             h.add(name, value)
         elif isinstance(value, types.FunctionType) and not _is_framework_function(value):
             add_function(h, value, done)
+
+
+def _installed(filename: str) -> bool:
+    """Code of an installed package: covered by the package's version, and its globals
+    may hold per-process values (a session id) that must not enter a key."""
+    return f"{os.sep}site-packages{os.sep}" in filename or f"{os.sep}dist-packages{os.sep}" in filename
 
 
 def _global_names(code: types.CodeType) -> set[str]:

@@ -138,6 +138,31 @@ def test_a_changed_plain_attribute_misses() -> None:
     assert key(Scaled(2.0)) == key(Scaled(2.0))
 
 
+class Rope:
+    """A helper object that is not a module: its fields count."""
+
+    def __init__(self, theta: float) -> None:
+        self.theta = theta
+
+
+class Configured(nn.Module):
+    def __init__(self, sizes: Any, theta: float) -> None:
+        super().__init__()
+        self.fc = nn.Linear(8, 8)
+        self.sizes = sizes
+        self.rope = Rope(theta)
+
+    def forward(self, x: Any) -> Any:
+        return self.fc(x)
+
+
+def test_nested_attributes_and_fields_of_plain_objects_count() -> None:
+    base = key(Configured([[1, 2], {"a": 3}], 1e4))
+    assert base == key(Configured([[1, 2], {"a": 3}], 1e4))
+    assert base != key(Configured([[1, 2], {"a": 4}], 1e4))
+    assert base != key(Configured([[1, 2], {"a": 3}], 5e5))
+
+
 def test_input_shape_dtype_and_options_each_miss() -> None:
     m = tiny()
     assert key(m, torch.randn(1, 8)) == key(m, torch.randn(1, 8))  # values of float inputs do not count
@@ -461,3 +486,27 @@ def test_a_mermaid_drawing_and_a_markdown_table_do_not_share_an_entry(tmp_path: 
     mm.draw(model, tmp_path / "a.md", fold=True)
     text = mm.table(model, tmp_path / "b.md", fold=True)
     assert "```mermaid" in (tmp_path / "a.md").read_text() and "```mermaid" not in text and "|" in text
+
+
+KEY_IN_A_PROCESS = """
+import sys
+sys.path.insert(0, {root!r})
+from fixtures.torch_models import gpt2_tiny
+from modelmap._fingerprint import model_key
+from modelmap.converters import ConvertOptions
+model, x = gpt2_tiny()
+print(model_key(model, x, ConvertOptions(), weights=False))
+"""
+
+
+def test_a_transformers_model_has_one_key_in_every_process() -> None:
+    """Sets of names (their order follows the string hash seed) and per-process values
+    reached through a package's globals (a session id) must not enter the key."""
+    pytest.importorskip("transformers")
+    keys = set()
+    for seed in ("1", "2"):
+        r = subprocess.run([sys.executable, "-c", KEY_IN_A_PROCESS.format(root=str(ROOT))], capture_output=True,
+                           text=True, cwd=ROOT, env={**os.environ, "PYTHONHASHSEED": seed})
+        assert r.returncode == 0, r.stderr
+        keys.add(r.stdout.strip().splitlines()[-1])
+    assert len(keys) == 1
