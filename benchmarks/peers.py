@@ -1,7 +1,7 @@
 """modelmap side by side with torchview and Keras' plot_model: time to a diagram, and memory.
 
 Each run is a fresh Python process that imports the framework, builds the model, draws it
-as SVG and exits. Measured per run: the whole process (wall time, as the parent sees it),
+as SVG (``plot_model``: PNG, its SVG route fails where IPython is installed) and exits. Measured per run: the whole process (wall time, as the parent sees it),
 "in-process" (from the built model to the written file, as a notebook user sees it) and
 peak RSS. modelmap runs twice on one cache folder: "first" (an empty cache) and "second"
 (the same model again: a cache hit). The tools are interleaved run by run, and each
@@ -122,7 +122,8 @@ keras.utils.plot_model(model, to_file={out!r}, show_shapes=True)
 def run(tool: str, factory: str, cache: Path, paths: list[str]) -> dict[str, float]:
     """One fresh process: whole-process seconds, in-process seconds, peak MB."""
     with tempfile.TemporaryDirectory() as tmp:
-        out = f"{tmp}/diagram.svg"
+        # plot_model returns an IPython Image when IPython is installed, which cannot hold an SVG
+        out = f"{tmp}/diagram.{'png' if tool == 'plot_model' else 'svg'}"
         code = CHILD.format(paths=paths, factory=factory, draw=DRAW[tool].format(out=out).strip())
         env = {**os.environ, "MODELMAP_CACHE": str(cache)}
         env.pop("TORCH_LOGS", None)
