@@ -124,14 +124,15 @@ def _looks_like_model(obj: Any) -> bool:
 
 
 # --------------------------------------------------------------------------- in a child process
-def convert_in_child(ref: str, options: Any) -> Any:
+def convert_in_child(ref: str, options: Any, cache: bool = True) -> Any:
     """Call the factory ``ref`` and convert its model in a child process; return the ONNX model.
 
     The factory is the user's code, run as asked, but it cannot take the command down with
     it: ``os._exit``, ``os.abort``, a signal or an ``atexit`` handler end or print in the
     child, and come back as a FactoryError naming the factory. The child is a fresh
     interpreter with our ``sys.path`` (no framework state is shared), its stdout goes
-    nowhere (its stderr too, unless ``options.verbose``), and it hands the model back as a
+    nowhere (its stderr too, unless ``options.verbose``), and it hands the model (converted through the cache,
+    :mod:`modelmap._memo`) back as a
     file in a private temporary folder.
     """
     import json
@@ -143,7 +144,7 @@ def convert_in_child(ref: str, options: Any) -> Any:
 
     with tempfile.TemporaryDirectory(prefix="modelmap-factory-") as tmp:
         request = {"ref": ref, "input_shape": options.input_shape, "opset": options.opset, "verbose": options.verbose,
-                   "weights": options.weights}
+                   "weights": options.weights, "cache": cache}
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
         cmd = [sys.executable, "-c", "from modelmap.converters.factory import child_main; child_main()",
                json.dumps(request), tmp]
@@ -184,7 +185,9 @@ def child_main() -> None:
 
     from modelmap._errors import ModelmapError, one_line
 
-    from . import ConvertOptions, convert
+    from modelmap._memo import converted
+
+    from . import ConvertOptions
 
     request, folder = json.loads(sys.argv[1]), Path(sys.argv[2])
     shape = request["input_shape"]
@@ -192,7 +195,7 @@ def child_main() -> None:
                              verbose=request["verbose"], weights=request["weights"])
     sys.stdout = sys.stderr  # print() of the factory: never onto a stdout someone reads
     try:
-        model = convert(request["ref"], None, options)
+        model = converted(request["ref"], None, options, weights=options.weights, cache=request["cache"])
         (folder / "model.onnx").write_bytes(model.SerializeToString())
         status = ("ok", "", "")
     except ModelmapError as e:

@@ -17,18 +17,22 @@ def to_onnx(
     opset: int | None = None,
     verbose: bool = False,
     weights: bool = True,
+    cache: bool = True,
 ) -> Any:
     """Convert ``model`` to an annotated ``onnx.ModelProto``; write it to ``path`` if given.
 
     The file is written atomically and is self-contained (no external data), so a
     failure leaves no file behind. ``weights=False`` leaves the weights' values out
     (structure only: names, types and shapes; not runnable), which a model on
-    PyTorch's meta device needs.
+    PyTorch's meta device needs. ``cache=False`` neither reads nor writes the cache
+    (see :mod:`modelmap._cache`).
     """
-    from modelmap.converters import ConvertOptions, convert
+    from modelmap.converters import ConvertOptions
+
+    from ._memo import converted
 
     options = ConvertOptions(input_shape=input_shape, opset=opset, verbose=verbose, weights=weights)
-    onnx_model = convert(model, example_input, options)
+    onnx_model = converted(model, example_input, options, weights=weights, cache=cache)
     if path is not None:
         save_onnx(onnx_model, path)
     return onnx_model
@@ -53,6 +57,7 @@ def analyze(
     depth: int | None = None,
     verbose: bool = False,
     weights: bool = False,
+    cache: bool = True,
 ) -> Any:
     """Convert ``model`` (anything :func:`to_onnx` accepts, an ``onnx.ModelProto`` too) and
     analyse it: layers, module tree, skip connections, repeated blocks, parameters.
@@ -64,7 +69,7 @@ def analyze(
 
     ``depth`` is the depth the returned :class:`~modelmap.core.Analysis` shows by default
     (its ``depth``): ``to_dict()``, ``summary()`` and drawings without a depth of their own
-    collapse modules deeper than ``depth``.
+    collapse modules deeper than ``depth``. The conversion is cached (``cache=False``: not).
 
     >>> a = mm.analyze(model, example_input)   # doctest: +SKIP
     >>> [s.kind for s in a.skips], a.params    # doctest: +SKIP
@@ -73,8 +78,28 @@ def analyze(
 
     if depth is not None and depth < 1:
         raise InputError(f"depth must be at least 1, not {depth}")
-    converted = to_onnx(model, None, example_input, input_shape=input_shape, verbose=verbose, weights=weights)
+    converted = to_onnx(model, None, example_input, input_shape=input_shape, verbose=verbose, weights=weights, cache=cache)
     return analyze_onnx(converted, depth=depth)
+
+
+def analyze_structure(
+    model: Any, example_input: Any = None, *, input_shape: Any = None, depth: int | None = None,
+    verbose: bool = False, cache: bool = True,
+) -> Any:
+    """:func:`analyze` for callers that read no weight values (drawings, tables, comparisons,
+    the ``analyze`` command): the model's float weights are left out, and the cache keys on
+    structure alone (see :mod:`modelmap._memo`)."""
+    from modelmap.converters import ConvertOptions
+    from modelmap.core import Analysis, analyze_onnx
+
+    from ._memo import converted
+
+    if isinstance(model, Analysis):
+        return model
+    if depth is not None and depth < 1:
+        raise InputError(f"depth must be at least 1, not {depth}")
+    options = ConvertOptions(input_shape=input_shape, verbose=verbose, weights=False)
+    return analyze_onnx(converted(model, example_input, options, weights=False, cache=cache), depth=depth)
 
 
 def draw(
@@ -86,6 +111,7 @@ def draw(
     format: str | None = None,  # noqa: A002 - the CLI's --format
     input_shape: tuple[tuple[int, ...], ...] | None = None,
     verbose: bool = False,
+    cache: bool = True,
     **drawing: Any,
 ) -> list[Any]:
     """Draw ``model`` to ``path``; the format comes from ``format`` or the extension.
@@ -93,7 +119,8 @@ def draw(
     ``model`` is an :class:`~modelmap.core.Analysis` or anything :func:`to_onnx`
     accepts. Drawing options come as a :class:`~modelmap.DrawOptions` (``options=``)
     and/or keywords (``depth=2, style="paper"``), keywords winning. The file is
-    written atomically; returns the paths written.
+    written atomically; returns the paths written. Drawing the same model with the same
+    options again comes from the cache (``cache=False``: not), without converting it.
 
     >>> mm.draw(analysis, "resnet.svg", depth=2)   # doctest: +SKIP
     """
@@ -101,8 +128,42 @@ def draw(
 
     opts = DrawOptions.from_kwargs(options, **drawing)
     exporter = exporter_for(path, format)  # a bad name fails before any conversion
-    weights = getattr(exporter, "needs_weights", False)  # an .onnx drawing is a runnable model
-    return exporter.write(_analysis_of(model, example_input, input_shape, verbose, weights), path, opts)
+    content = _cached_drawing("draw", model, example_input, input_shape, verbose, cache, exporter, opts)
+    if content is None:
+        weights = exporter.name not in _STRUCTURE_FORMATS
+        return exporter.write(_analysis_of(model, example_input, input_shape, verbose, cache, weights), path, opts)
+    from ._io import atomic_write
+
+    return [atomic_write(path, content)]
+
+
+#: Formats whose content depends on the model's structure only, never on weight values
+_STRUCTURE_FORMATS = frozenset({"dot", "svg", "pdf", "png", "mermaid", "markdown", "json", "html", "latex", "csv"})
+
+
+def _cached_drawing(
+    command: str, model: Any, example_input: Any, input_shape: Any, verbose: bool, cache: bool, exporter: Any,
+    opts: Any,
+) -> str | bytes | None:
+    """The exporter's content through the drawing cache (:mod:`modelmap._memo`), or None
+    for an Analysis, a format that reads weights, or an exporter with its own writer.
+
+    ``command`` (``draw``, ``table``) tells apart exporters of one name in two registries."""
+    from modelmap.core import Analysis
+    from modelmap.exporters import Exporter
+
+    if isinstance(model, Analysis) or exporter.name not in _STRUCTURE_FORMATS or type(exporter).write is not Exporter.write:
+        return None
+    from types import SimpleNamespace
+
+    from ._memo import drawing
+
+    def analyse(m: Any, x: Any) -> Any:
+        return analyze_structure(m, x, input_shape=input_shape, verbose=verbose, cache=cache)
+
+    # the converters' options, without importing the converters (a hit needs none of them)
+    options = SimpleNamespace(input_shape=input_shape, opset=None, verbose=verbose)
+    return drawing(model, example_input, options, (command, exporter), opts, cache, analyse)
 
 
 def table(
@@ -115,6 +176,7 @@ def table(
     format: str | None = None,  # noqa: A002 - the CLI's --format
     input_shape: tuple[tuple[int, ...], ...] | None = None,
     verbose: bool = False,
+    cache: bool = True,
 ) -> str:
     """The architecture table of ``model`` (LaTeX, Markdown or CSV); written to ``path`` if given.
 
@@ -133,8 +195,11 @@ def table(
     if depth is not None and depth < 1:
         raise InputError(f"depth must be at least 1, not {depth}")
     exporter = table_format(path, format)  # a bad name fails before any conversion
-    text = str(exporter.generate(_analysis_of(model, example_input, input_shape, verbose),
-                                 DrawOptions(depth=depth, fold=fold)))
+    opts = DrawOptions(depth=depth, fold=fold)
+    content = _cached_drawing("table", model, example_input, input_shape, verbose, cache, exporter, opts)
+    if content is None:
+        content = exporter.generate(_analysis_of(model, example_input, input_shape, verbose, cache, False), opts)
+    text = str(content)
     if path is not None:
         from ._io import atomic_write
 
@@ -142,13 +207,17 @@ def table(
     return text
 
 
-def _analysis_of(model: Any, example_input: Any, input_shape: Any, verbose: bool, weights: bool = False) -> Any:
-    """``model`` analysed, with its weights' values if ``weights`` (InputError if an Analysis lacks them)."""
+def _analysis_of(
+    model: Any, example_input: Any, input_shape: Any, verbose: bool, cache: bool = True, weights: bool = True
+) -> Any:
+    """``model`` itself if an Analysis; else its analysis, with weight values if ``weights``."""
     from modelmap.core import Analysis
     from modelmap.core.tensors import without_values
 
     if not isinstance(model, Analysis):
-        return analyze(model, example_input, input_shape=input_shape, verbose=verbose, weights=weights)
+        if not weights:
+            return analyze_structure(model, example_input, input_shape=input_shape, verbose=verbose, cache=cache)
+        return analyze(model, example_input, input_shape=input_shape, verbose=verbose, weights=True, cache=cache)
     if weights and model.model is not None and without_values(model.model.graph):
         raise InputError(
             "this Analysis holds no weight values (structure only: mm.analyze(..., weights=False), "
@@ -168,6 +237,7 @@ def weight_stats(
     near_zero: float = 1e-3,
     bins: int = 30,
     verbose: bool = False,
+    cache: bool = True,
 ) -> Any:
     """Per-layer weight statistics of ``model`` (an Analysis or anything :func:`to_onnx` accepts).
 
@@ -181,7 +251,7 @@ def weight_stats(
     from modelmap.core.weights import weight_stats as _stats
 
     options = WeightOptions(near_zero=near_zero, bins=bins)
-    return _stats(_analysis_of(model, example_input, input_shape, verbose, weights=True), options)
+    return _stats(_analysis_of(model, example_input, input_shape, verbose, cache, weights=True), options)
 
 
 def write_weights(
@@ -194,6 +264,7 @@ def write_weights(
     max_tiles: int = 256,
     title: str | None = None,
     verbose: bool = False,
+    cache: bool = True,
 ) -> Any:
     """Write the weights report folder (``index.html``, PNGs, ``weights.json``); returns a Report.
 
@@ -206,7 +277,7 @@ def write_weights(
 
     check_target(directory)  # before a slow conversion
     options = ReportOptions(weights=WeightOptions(near_zero=near_zero), max_tiles=max_tiles, title=title)
-    return write_weights_report(_analysis_of(model, example_input, input_shape, verbose, weights=True), directory, options)
+    return write_weights_report(_analysis_of(model, example_input, input_shape, verbose, cache, weights=True), directory, options)
 
 
 def write_tensorboard(
@@ -217,6 +288,7 @@ def write_tensorboard(
     step: int = 0,
     input_shape: tuple[tuple[int, ...], ...] | None = None,
     verbose: bool = False,
+    cache: bool = True,
 ) -> Any:
     """Append the layer graph and one histogram per weight tensor to the TensorBoard run ``logdir``.
 
@@ -228,7 +300,7 @@ def write_tensorboard(
 
     options = TensorBoardOptions(step=step)
     check_logdir(logdir)
-    return _write(_analysis_of(model, example_input, input_shape, verbose, weights=True), logdir, options)
+    return _write(_analysis_of(model, example_input, input_shape, verbose, cache, weights=True), logdir, options)
 
 
 def compare(
@@ -238,6 +310,7 @@ def compare(
     example_inputs: tuple[Any, Any] = (None, None),
     input_shape: tuple[tuple[int, ...], ...] | None = None,
     verbose: bool = False,
+    cache: bool = True,
 ) -> Any:
     """Compare the architectures of two models (Analyses or anything :func:`to_onnx` accepts).
 
@@ -251,8 +324,8 @@ def compare(
     """
     from modelmap.core.compare import compare as _compare
 
-    analysis_a = _analysis_of(a, example_inputs[0], input_shape, verbose)
-    analysis_b = _analysis_of(b, example_inputs[1], input_shape, verbose)
+    analysis_a = _analysis_of(a, example_inputs[0], input_shape, verbose, cache, False)
+    analysis_b = _analysis_of(b, example_inputs[1], input_shape, verbose, cache, False)
     return _compare(analysis_a, analysis_b)
 
 
@@ -265,6 +338,7 @@ def draw_diff(
     format: str | None = None,  # noqa: A002 - the CLI's --format
     input_shape: tuple[tuple[int, ...], ...] | None = None,
     verbose: bool = False,
+    cache: bool = True,
     **drawing: Any,
 ) -> list[Any]:
     """Draw ``b`` with the layers it adds (green) or changes (orange) relative to ``a``.
@@ -277,6 +351,6 @@ def draw_diff(
 
     opts = DrawOptions.from_kwargs(options, **drawing)
     fmt = diff_format(path, format)  # a bad name fails before any conversion
-    analysis_a = _analysis_of(a, None, input_shape, verbose)
-    analysis_b = _analysis_of(b, None, input_shape, verbose)
+    analysis_a = _analysis_of(a, None, input_shape, verbose, cache, False)
+    analysis_b = _analysis_of(b, None, input_shape, verbose, cache, False)
     return write_diff(analysis_b, _compare(analysis_a, analysis_b), path, opts, fmt)

@@ -74,7 +74,7 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 def isolated(
     model: str, input_shape: tuple[tuple[int, ...], ...] | None, verbose: bool, opset: int | None = None,
-    weights: bool = False,
+    weights: bool = False, cache: bool = True,
 ) -> Any:
     """``model``, or for a ``file.py:name`` factory the ONNX model it converts to in a child
     process (:func:`~modelmap.converters.factory.convert_in_child`): a factory that exits,
@@ -88,10 +88,14 @@ def isolated(
         return model
     from .converters import ConvertOptions
 
-    return convert_in_child(model, ConvertOptions(input_shape=input_shape, opset=opset, verbose=verbose, weights=weights))
+    return convert_in_child(model, ConvertOptions(input_shape=input_shape, opset=opset, verbose=verbose, weights=weights), cache)
 
 
 verbose_option = click.option("--verbose", "-v", is_flag=True, help="Show tracebacks and the exporters' own output.")
+cache_option = click.option(
+    "--cache/--no-cache", "cache", default=True, show_default=True,
+    help="Reuse and keep conversions and drawings in the cache (MODELMAP_CACHE, MODELMAP_CACHE_SIZE).",
+)
 input_shape_option = click.option(
     "--input-shape",
     "input_shape",
@@ -118,14 +122,18 @@ def cli() -> None:
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="The .onnx file to write.")
 @input_shape_option
 @click.option("--opset", type=click.IntRange(7, 30), default=None, help="Target ONNX opset.")
+@cache_option
 @verbose_option
 @handle_errors
-def convert(model: str, output: str, input_shape: tuple[tuple[int, ...], ...] | None, opset: int | None, verbose: bool) -> None:
+def convert(
+    model: str, output: str, input_shape: tuple[tuple[int, ...], ...] | None, opset: int | None, verbose: bool,
+    cache: bool = True,
+) -> None:
     """Convert MODEL to one self-contained, annotated ONNX file."""
     from . import _api
 
-    model = isolated(model, input_shape, verbose, opset, weights=True)
-    onnx_model = _api.to_onnx(model, output, input_shape=input_shape, opset=opset, verbose=verbose)
+    model = isolated(model, input_shape, verbose, opset, weights=True, cache=cache)
+    onnx_model = _api.to_onnx(model, output, input_shape=input_shape, opset=opset, verbose=verbose, cache=cache)
     click.echo(f"wrote {output} ({len(onnx_model.graph.node)} ONNX nodes)")
 
 
@@ -155,13 +163,14 @@ def convert(model: str, output: str, input_shape: tuple[tuple[int, ...], ...] | 
 @click.option("--diff", "diff_base", default=None, metavar="MODEL_A",
               help="Colour the layers MODEL adds (green) or changes (orange) relative to MODEL_A (.dot .svg .png .pdf).")
 @input_shape_option
+@cache_option
 @verbose_option
 @handle_errors
 def draw(
     model: str, output: str, fmt: str | None, depth: int | None, fold: bool | None, style: str, direction: str,
     shapes: bool, params: bool, legend: bool, title: str | None, attachment: bool,
     input_shape: tuple[tuple[int, ...], ...] | None, verbose: bool, diff_base: str | None = None, flat: bool = False,
-    fit: str | None = None, dpi: int | None = None,
+    fit: str | None = None, dpi: int | None = None, cache: bool = True,
 ) -> None:
     """Draw MODEL as a diagram (or a Netron-ready ONNX / JSON file)."""
     import warnings
@@ -172,15 +181,16 @@ def draw(
     options = DrawOptions(depth=depth, fold=fold, style=style, direction=direction, shapes=shapes, params=params,
                           legend=legend, title=title, attachment=attachment, flat=flat, fit=fit, dpi=dpi)
     weights = getattr(exporter_for(output, fmt), "needs_weights", False)  # an .onnx drawing runs
-    model = isolated(model, input_shape, verbose, weights=weights)
-    diff_base = isolated(diff_base, input_shape, verbose) if diff_base is not None else None
+    model = isolated(model, input_shape, verbose, weights=weights, cache=cache)
+    diff_base = isolated(diff_base, input_shape, verbose, cache=cache) if diff_base is not None else None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", DrawingWarning)
         if diff_base is not None:
             written = _api.draw_diff(diff_base, model, output, options=options, format=fmt, input_shape=input_shape,
-                                     verbose=verbose)
+                                     verbose=verbose, cache=cache)
         else:
-            written = _api.draw(model, output, options=options, format=fmt, input_shape=input_shape, verbose=verbose)
+            written = _api.draw(model, output, options=options, format=fmt, input_shape=input_shape, verbose=verbose,
+                                cache=cache)
     for w in caught:
         if issubclass(w.category, DrawingWarning):
             click.echo(f"modelmap: warning: {one_line(w.message)}", err=True)
@@ -195,18 +205,20 @@ def draw(
 @click.option("--depth", type=click.IntRange(min=1), default=None, help="Collapse modules deeper than N levels.")
 @click.option("--explain", is_flag=True, help="Say why each merge op that is not a skip connection was rejected.")
 @input_shape_option
+@cache_option
 @verbose_option
 @handle_errors
 def analyze(
     model: str, as_json: bool, depth: int | None, explain: bool,
-    input_shape: tuple[tuple[int, ...], ...] | None, verbose: bool,
+    input_shape: tuple[tuple[int, ...], ...] | None, verbose: bool, cache: bool = True,
 ) -> None:
     """Analyse MODEL: layers, connections, skip connections, repeated blocks, parameters."""
     import json
 
     from . import _api
 
-    analysis = _api.analyze(isolated(model, input_shape, verbose), input_shape=input_shape, depth=depth, verbose=verbose)
+    analysis = _api.analyze_structure(isolated(model, input_shape, verbose, cache=cache), input_shape=input_shape,
+                                      depth=depth, verbose=verbose, cache=cache)
     if as_json:
         data = analysis.to_dict()
         if not explain:
@@ -224,20 +236,21 @@ def analyze(
 @click.option("--max-tiles", type=click.IntRange(min=1), default=256, show_default=True,
               help="At most this many kernel tiles per convolution heatmap.")
 @input_shape_option
+@cache_option
 @verbose_option
 @handle_errors
 def weights(
     model: str, output: str, near_zero: float, max_tiles: int,
-    input_shape: tuple[tuple[int, ...], ...] | None, verbose: bool,
+    input_shape: tuple[tuple[int, ...], ...] | None, verbose: bool, cache: bool = True,
 ) -> None:
     """Per-layer weight histograms, heatmaps and statistics of MODEL, on one HTML page."""
     from pathlib import Path
 
     from . import _api
 
-    report = _api.write_weights(isolated(model, input_shape, verbose, weights=True), output, input_shape=input_shape, near_zero=near_zero, max_tiles=max_tiles,
+    report = _api.write_weights(isolated(model, input_shape, verbose, weights=True, cache=cache), output, input_shape=input_shape, near_zero=near_zero, max_tiles=max_tiles,
                                 title=Path(model.split(":")[-1]).name if ":" in model else Path(model).name,
-                                verbose=verbose)
+                                verbose=verbose, cache=cache)
     click.echo(
         f"wrote {Path(output) / 'index.html'} ({len(report.stats.layers)} layers, "
         f"{len(report.stats.tensors)} tensors, {len(report.pictures)} pictures)"
@@ -251,15 +264,18 @@ def weights(
               help="Global step of the histograms; write checkpoints in increasing step order "
                    "(TensorBoard drops later steps when a lower one follows).")
 @input_shape_option
+@cache_option
 @verbose_option
 @handle_errors
 def tensorboard(
-    model: str, logdir: str, step: int, input_shape: tuple[tuple[int, ...], ...] | None, verbose: bool
+    model: str, logdir: str, step: int, input_shape: tuple[tuple[int, ...], ...] | None, verbose: bool,
+    cache: bool = True,
 ) -> None:
     """Write MODEL's layer graph and weight histograms as TensorBoard event files."""
     from . import _api
 
-    run = _api.write_tensorboard(isolated(model, input_shape, verbose, weights=True), logdir, step=step, input_shape=input_shape, verbose=verbose)
+    run = _api.write_tensorboard(isolated(model, input_shape, verbose, weights=True, cache=cache), logdir, step=step,
+                                 input_shape=input_shape, verbose=verbose, cache=cache)
     click.echo(f"wrote {run.event_file} (graph of {len(run.nodes)} layers, {len(run.tags)} histograms at step {step})")
 
 
@@ -268,10 +284,12 @@ def tensorboard(
 @click.argument("model_b")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object ({\"same\": ..., ...}) instead of text.")
 @input_shape_option
+@cache_option
 @verbose_option
 @handle_errors
 def compare(
-    model_a: str, model_b: str, as_json: bool, input_shape: tuple[tuple[int, ...], ...] | None, verbose: bool
+    model_a: str, model_b: str, as_json: bool, input_shape: tuple[tuple[int, ...], ...] | None, verbose: bool,
+    cache: bool = True,
 ) -> None:
     """Compare the architectures of MODEL_A and MODEL_B, ignoring names and frameworks.
 
@@ -281,8 +299,8 @@ def compare(
 
     from . import _api
 
-    model_a, model_b = isolated(model_a, input_shape, verbose), isolated(model_b, input_shape, verbose)
-    result = _api.compare(model_a, model_b, input_shape=input_shape, verbose=verbose)
+    model_a, model_b = isolated(model_a, input_shape, verbose, cache=cache), isolated(model_b, input_shape, verbose, cache=cache)
+    result = _api.compare(model_a, model_b, input_shape=input_shape, verbose=verbose, cache=cache)
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2))
     else:
@@ -298,16 +316,18 @@ def compare(
               help="Module-tree depth of the rows [default: the deepest with at most 40 rows].")
 @click.option("--fold/--no-fold", default=True, show_default=True, help="One row per run of repeated blocks, marked x N.")
 @input_shape_option
+@cache_option
 @verbose_option
 @handle_errors
 def table(
     model: str, output: str, fmt: str | None, depth: int | None, fold: bool,
-    input_shape: tuple[tuple[int, ...], ...] | None, verbose: bool,
+    input_shape: tuple[tuple[int, ...], ...] | None, verbose: bool, cache: bool = True,
 ) -> None:
     """Write MODEL's architecture table (output shapes, parameters, MACs) as LaTeX, Markdown or CSV."""
     from . import _api
 
-    _api.table(isolated(model, input_shape, verbose), output, depth=depth, fold=fold, format=fmt, input_shape=input_shape, verbose=verbose)
+    _api.table(isolated(model, input_shape, verbose, cache=cache), output, depth=depth, fold=fold, format=fmt,
+               input_shape=input_shape, verbose=verbose, cache=cache)
     click.echo(f"wrote {output}")
 
 

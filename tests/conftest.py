@@ -74,3 +74,14 @@ def _heavy_tests_one_at_a_time(request: pytest.FixtureRequest, tmp_path_factory:
         return
     with FileLock(str(run_folder(tmp_path_factory) / "heavy.lock")):
         yield
+
+
+# --- modelmap's own cache (modelmap/_cache.py) ------------------------------------------------
+# Every test gets an empty cache folder of its own: runs never touch ~/.cache/modelmap, and no
+# test depends on what another one left (subprocesses inherit the variable).
+@pytest.fixture(autouse=True)
+def _modelmap_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path_factory.mktemp("modelmap-cache")
+    monkeypatch.setenv("MODELMAP_CACHE", str(folder))
+    monkeypatch.delenv("MODELMAP_CACHE_SIZE", raising=False)
+    return folder

@@ -254,12 +254,15 @@ def test_conversion_leaves_keras_and_tf2onnx_as_they_were(converted: Any) -> Non
     from keras.src.backend.tensorflow import nn as tf_nn
     from tf2onnx import tfonnx
     from tf2onnx.optimizer import back_to_back_optimizer as b2b
+    from tf2onnx.optimizer.optimizer_base import GraphOptimizerBase as base
 
-    before = (tf_nn.batch_normalization, tfonnx.rewrite_gemm, tfonnx.rewrite_conv2d_with_pad, list(b2b._func_map))
+    before = (tf_nn.batch_normalization, tfonnx.rewrite_gemm, tfonnx.rewrite_conv2d_with_pad, list(b2b._func_map),
+              base.optimize)
     model = km.bottleneck_resnet()
     names = [layer.name for layer in model.layers]
     _convert(model)
-    after = (tf_nn.batch_normalization, tfonnx.rewrite_gemm, tfonnx.rewrite_conv2d_with_pad, list(b2b._func_map))
+    after = (tf_nn.batch_normalization, tfonnx.rewrite_gemm, tfonnx.rewrite_conv2d_with_pad, list(b2b._func_map),
+             base.optimize)
     assert after == before
     assert ("Conv", "BatchNormalization") in b2b._func_map
     assert [layer.name for layer in model.layers] == names
