@@ -131,9 +131,8 @@ def convert_in_child(ref: str, options: Any, cache: bool = True) -> Any:
     it: ``os._exit``, ``os.abort``, a signal or an ``atexit`` handler end or print in the
     child, and come back as a FactoryError naming the factory. The child is a fresh
     interpreter with our ``sys.path`` (no framework state is shared), its stdout goes
-    nowhere (its stderr too, unless ``options.verbose``), and it hands the model (converted through the cache,
-    :mod:`modelmap._memo`) back as a
-    file in a private temporary folder.
+    nowhere (its stderr too, unless ``options.verbose``), and it hands the model (converted
+    through the cache, :mod:`modelmap._memo`) back as a file in a private temporary folder.
     """
     import json
     import signal
