@@ -154,6 +154,11 @@ def _external_data_files(path: Path) -> set[str]:
 
 
 def file_digest(path: Path) -> bytes:
+    """The file's hash; only a regular file within the size limit is read (a FIFO would block,
+    ``/dev/zero`` never ends: :func:`modelmap._limits.regular_file`)."""
+    from ._limits import regular_file
+
+    regular_file(path)
     with open(path, "rb") as f:
         return hashlib.file_digest(f, lambda: hashlib.blake2b(digest_size=20)).digest()
 
