@@ -295,8 +295,9 @@ GENERIC_GRAPH_NAMES = frozenset(
 
 
 def model_title(analysis: Analysis) -> str:
+    """The model's graph name as a title (shortened: it is outside data), or "" for a generic one."""
     name = analysis.model.graph.name if analysis.model is not None else ""
-    return "" if name.strip().lower() in GENERIC_GRAPH_NAMES else name
+    return "" if name.strip().lower() in GENERIC_GRAPH_NAMES else display_name(name, 4 * MAX_NAME, middle=True)
 
 
 def _fold(

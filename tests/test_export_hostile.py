@@ -242,3 +242,16 @@ def test_graphviz_gets_a_time_limit(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MODELMAP_GRAPHVIZ_SECONDS", "1")
     with pytest.raises(InputError, match=r"Graphviz did not finish laying out the diagram in 1 s .*MODELMAP_GRAPHVIZ_SECONDS"):
         run_dot(slow, "svg")
+
+
+@pytest.mark.parametrize("fmt", ["dot", "mermaid", "html"])
+def test_a_huge_graph_name_is_shortened_in_every_title(fmt: str) -> None:
+    """A 20,000-character graph name (outside data) becomes a title of at most 160 characters
+    that keeps its start and its end, in DOT, Mermaid and the HTML page."""
+    import modelmap as mm
+
+    model = _named(["a"])
+    model.graph.name = "S" + "x" * 20_000 + "E"
+    text = str(generate(mm.analyze(model), fmt))
+    assert "x" * 200 not in text
+    assert re.search(r"Sx{30,}(\u2026|#8230;)x{30,}E", text), text[:500]  # Mermaid writes the ellipsis as #8230;
