@@ -9,8 +9,8 @@ depth reaches inside a repeated block, the rows of its first repetition follow t
 ``x N`` row, indented, with the numbers of one repetition (CSV column ``inside``).
 
 The default depth: the deepest one at which the table has at most :data:`MAX_ROWS`
-rows (at least 1). The paper figure's own automatic depth will replace this rule when
-it exists.
+rows (at least 1): a page of a paper, counted in rows (the paper figure's depth is
+chosen by measuring its text, :mod:`modelmap.exporters._fit`).
 
 ============  ==========  =============================================================
 name          extension   content
