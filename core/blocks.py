@@ -214,7 +214,9 @@ class _Signatures:
 
 
 def _container_blocks(node: ModuleNode, tree: dict[tuple[str, ...], ModuleNode], sigs: _Signatures) -> list[Block]:
-    children = sorted(node.children, key=sigs.first_rank)
+    # children that left no op (an eval-mode Dropout, a rotary table's module) are no step
+    # of the flow: as dead ends they would join everything after them into one segment
+    children = sorted((c for c in node.children if _has_ops(c, tree, sigs)), key=sigs.first_rank)
     child_sigs = [sigs.module(c) for c in children]
     if len(set(child_sigs)) == len(child_sigs) and not any(  # a repeated unit repeats some child,
         tree[a].cls and tree[a].cls == tree[b].cls and not tree[a].leaf  # or a variant first
@@ -556,6 +558,11 @@ def _structural_name(unit: Sequence[str], by_name: dict[str, Layer], merge_kind:
         if t not in types:
             types.append(t)
     return "+".join(types[:4]) + ("+..." if len(types) > 4 else "")
+
+
+def _has_ops(path: tuple[str, ...], tree: dict[tuple[str, ...], ModuleNode], sigs: _Signatures) -> bool:
+    """Whether a module's layers left any op, or it is a graph input or output."""
+    return any(sigs.layers[r].ops or sigs.layers[r].kind in (K.INPUT, K.OUTPUT) for r in sigs.ranks(path))
 
 
 def _call(path: tuple[str, ...]) -> tuple[tuple[str, ...], int]:

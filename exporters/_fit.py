@@ -48,6 +48,10 @@ from .dot import view_to_dot
 if TYPE_CHECKING:  # pragma: no cover
     from modelmap.core import Analysis
 
+#: The deepest module depth tried below "every layer" (a hostile tree 1,000 levels deep would
+#: otherwise mean 1,000 views to build)
+MAX_DEPTHS = 12
+
 #: Every text of a fitted figure is at least this large once scaled to the page.
 MIN_TEXT_PT = 6.0
 #: The detailed style's default: the deepest depth whose view has at most this many boxes.
@@ -135,21 +139,23 @@ def fit_page(options: DrawOptions) -> Page | None:
     return Page(*area) if area is not None else None
 
 
-def fit_drawing(analysis: Analysis, options: DrawOptions, measure: bool = True) -> Fitted:
+def fit_drawing(analysis: Analysis, options: DrawOptions, measure: bool = True, budget: bool = True) -> Fitted:
     """The candidate drawn for ``options`` (see the module docstring); warns when it does not fit.
 
-    ``measure`` False (or no Graphviz on PATH) chooses by the bounds alone.
+    ``measure`` False (or no Graphviz on PATH) chooses by the bounds alone. ``budget``: the
+    figure goes to Graphviz, so a view over its box budget is collapsed or refused
+    (:func:`~.render.graphviz_dot`); the DOT exporter's text is no Graphviz run.
     """
     page = fit_page(options)
     fixed_depth = analysis.view_depth(options.depth)
     if fixed_depth is not None or options.fit == NO_FIT:
         depths: list[int | None] = [fixed_depth]
     else:
-        depths = [None, *range(analysis.max_depth - 1, 0, -1)]
+        depths = [None, *range(min(analysis.max_depth - 1, MAX_DEPTHS), 0, -1)]
     if page is not None and options.fit is None and len(depths) == 1 and options.fold is not None:
         page = None  # the paper style's default page yields to a depth and folding both given
     if page is None:
-        fitted = Fitted(_readable(analysis, options, depths))
+        fitted = Fitted(_readable(analysis, options, depths, budget))
     else:
         folds: list[bool | None] = [options.fold] if options.fold is not None else [False, True]
         fitted = _fit(analysis, options, page, depths, folds, measure and shutil.which("dot") is not None)
@@ -158,13 +164,13 @@ def fit_drawing(analysis: Analysis, options: DrawOptions, measure: bool = True) 
     return fitted
 
 
-def _readable(analysis: Analysis, options: DrawOptions, depths: list[int | None]) -> Rendered:
+def _readable(analysis: Analysis, options: DrawOptions, depths: list[int | None], budget: bool = True) -> Rendered:
     """The deepest depth whose view has at most READABLE_BOXES boxes (the last one if none has)."""
     for depth in depths:
         cand = replace(options, depth=depth, fit=NO_FIT)
         view = build_view(analysis, cand)
         if len(view.nodes) <= READABLE_BOXES or depth == depths[-1]:
-            if len(view.nodes) > GRAPHVIZ_NODES.value():  # collapse within Graphviz's budget, or refuse
+            if budget and len(view.nodes) > GRAPHVIZ_NODES.value():  # collapse within Graphviz's budget, or refuse
                 from .render import graphviz_dot
 
                 return Rendered(cand, graphviz_dot(analysis, cand))

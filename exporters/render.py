@@ -135,7 +135,7 @@ def generate_png(analysis: Analysis, options: DrawOptions | None = None) -> byte
 
 def generate_fitted_dot(analysis: Analysis, options: DrawOptions | None = None) -> str:
     """The DOT text of the figure the rendered formats draw (the ``dot`` exporter)."""
-    return fit_drawing(analysis, options or DrawOptions()).dot
+    return fit_drawing(analysis, options or DrawOptions(), budget=False).dot
 
 
 def png_args(options: DrawOptions) -> tuple[str, ...]:

@@ -508,7 +508,7 @@ def test_rendered_formats_are_what_they_claim(tmp_path: Path) -> None:
     [
         ('<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>', "<script>"),
         ('<svg xmlns="http://www.w3.org/2000/svg"><g onclick="x()"/></svg>', "onclick"),
-        ('<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink"><a xlink:href="java script:x"/></svg>', "javascript"),
+        ('<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink"><a xlink:href="java script:x"/></svg>', "script link"),
         ('<svg><text>&#0;</text></svg>', "well-formed"),
     ],
 )

@@ -46,6 +46,15 @@ def _alarm(_sig: int, _frame: object) -> None:
 
 
 def _maxrss(who: int) -> int:
+    """Peak memory in bytes. For this process, VmHWM: Linux keeps ru_maxrss across execve,
+    so a runner started by a big pytest worker would report the worker's peak."""
+    if who == resource.RUSAGE_SELF:
+        try:
+            for line in Path("/proc/self/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+        except OSError:
+            pass
     return resource.getrusage(who).ru_maxrss * 1024
 
 
