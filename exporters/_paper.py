@@ -104,6 +104,11 @@ def contract(nodes: dict[str, ViewNode], edges: Edges, keys: Iterable[str]) -> N
         del nodes[key]
 
 
+#: Above this many op-less boxes (only a hostile layer table has them), those without arrows
+#: are left out instead of placed: placing them is quadratic in their number
+MAX_PLACED = 256
+
+
 def place_opless(analysis: Analysis, nodes: dict[str, ViewNode], edges: Edges) -> None:
     """Put every op-less box without arrows where it is used (see the module docstring).
 
@@ -118,6 +123,13 @@ def place_opless(analysis: Analysis, nodes: dict[str, ViewNode], edges: Edges) -
     """
     from ._view import ViewEdge
 
+    opless = [k for k, n in nodes.items() if len(n.members) == 1 and not analysis.layer(n.members[0]).ops]
+    if len(opless) > MAX_PLACED:  # a hostile layer table: placing is quadratic, leave them out
+        linked = {k for pair in edges for k in pair}
+        for k in opless:
+            if k not in linked:
+                del nodes[k]
+        return
     order = list(nodes)
     rank = {k: i for i, k in enumerate(order)}
     for pos, key in enumerate(order):
