@@ -1,18 +1,29 @@
-"""The PyTorch export routes: the dynamo exporter, else the TorchScript exporter.
+"""The PyTorch export routes: the dynamo exporter and the TorchScript exporter.
 
-``torch.onnx.export(dynamo=True, optimize=False)`` first: the exporter's default optimizer
-would fuse BatchNorm into Conv and label the fused Conv with the BatchNorm's scope, so it
-is left out (:mod:`._torch_tidy` folds constants instead). If the dynamo exporter fails on
-an ``nn.Module`` (data-dependent control flow, say), the TorchScript exporter is tried on
-a :func:`positional_adapter`, with one warning line on stderr; if both fail,
-:class:`ConversionError` names the op or reason. An ``ExportedProgram`` has only the
-dynamo route.
+``torch.onnx.export(dynamo=True, optimize=False)`` is the reference route: the exporter's
+default optimizer would fuse BatchNorm into Conv and label the fused Conv with the
+BatchNorm's scope, so it is left out (:mod:`._torch_tidy` folds constants instead). If the
+dynamo exporter fails on an ``nn.Module`` (data-dependent control flow, say), the
+TorchScript exporter is tried on a :func:`positional_adapter`, with one warning line on
+stderr; if both fail, :class:`ConversionError` names the op or reason. An
+``ExportedProgram`` has only the dynamo route.
+
+**Structure first** (:func:`structure_route_suits`): a conversion that needs no weight
+values (a drawing, a table, an analysis) of a model written in plain ``torch.nn`` tries
+the TorchScript exporter first, silently, and takes the dynamo route only if it fails.
+On a small CNN it is 5-15x faster than the dynamo exporter (no ``torch.export`` capture,
+no decompositions, no torchlib registry), and ``tests/test_torch_routes.py`` checks that
+both routes give the same analysis on the fixtures. Attention stays on the dynamo route:
+``nn.MultiheadAttention`` lowers to other ops under TorchScript, and Hugging Face models'
+mask code exports differently or not at all (BERT's extended mask loses its shapes, newer
+masks call ``aten::diff``).
 """
 
 from __future__ import annotations
 
 import io
 import sys
+import warnings
 from typing import Any
 
 from modelmap._errors import ConversionError
@@ -43,11 +54,36 @@ def export_module(model: Any, args: tuple, kwargs: dict, options: ConvertOptions
         Both exporters failed; the message gives both reasons.
     """
     what = type(model).__name__
+    if structure_route_suits(model, options):
+        try:
+            with step(f"exporting {what} with the TorchScript exporter (structure only)", options), quiet(options):
+                return export_torchscript(model, args, kwargs, options), ROUTE_TORCHSCRIPT
+        except Exception:  # noqa: BLE001 - the dynamo route below is the reference; its error is the one to give
+            pass
     try:
         with step(f"exporting {what} with the dynamo exporter", options), quiet(options):
             return export_dynamo(model, args, kwargs, options), ROUTE_DYNAMO
     except Exception as dynamo_error:
         return export_with_fallback(model, args, kwargs, options, dynamo_error), ROUTE_TORCHSCRIPT
+
+
+def structure_route_suits(model: Any, options: ConvertOptions) -> bool:
+    """True if ``model`` should try the TorchScript exporter first: no weight values are
+    wanted, the model is not on the meta device, and it holds no attention module whose
+    lowering the dynamo route shapes (``nn.MultiheadAttention``, through
+    :func:`._torch_compat.math_attention`) and no module from ``transformers``."""
+    import torch
+
+    if options.weights:
+        return False
+    for module in model.modules():
+        if isinstance(module, torch.nn.MultiheadAttention):
+            return False
+        if type(module).__module__.split(".", 1)[0] == "transformers":
+            return False
+        if any(p.is_meta for p in module.parameters(recurse=False)):
+            return False
+    return True
 
 
 def export_program(program: Any, options: ConvertOptions) -> Any:
@@ -125,17 +161,19 @@ def export_torchscript(model: Any, args: tuple, kwargs: dict, options: ConvertOp
 
     adapter = positional_adapter(model, list(kwargs))
     buffer = io.BytesIO()
-    torch.onnx.export(
-        adapter,
-        tuple(args) + tuple(kwargs.values()),
-        buffer,
-        dynamo=False,
-        do_constant_folding=False,
-        keep_initializers_as_inputs=True,
-        input_names=input_names(model, len(args), list(kwargs)),
-        opset_version=options.opset,
-        verbose=options.verbose,
-    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the exporter's deprecation notice, TracerWarnings
+        torch.onnx.export(
+            adapter,
+            tuple(args) + tuple(kwargs.values()),
+            buffer,
+            dynamo=False,
+            do_constant_folding=False,
+            keep_initializers_as_inputs=True,
+            input_names=input_names(model, len(args), list(kwargs)),
+            opset_version=options.opset,
+            verbose=options.verbose,
+        )
     return ir.serde.deserialize_model(onnx.load_from_string(buffer.getvalue()))
 
 
@@ -186,12 +224,24 @@ def strip_adapter_names(proto: Any) -> None:
         if init.name.startswith(f"{ADAPTER_ROOT}.") and short not in taken:
             renamed[init.name] = short
     for name in taken:
-        if name.startswith(f"/{ADAPTER_ROOT}/"):
-            renamed[name] = name[len(ADAPTER_ROOT) + 1 :]
+        short = _without_adapter(name)
+        if short != name:
+            renamed[name] = short
     rename_values(proto, renamed)
     for node in graph.node:
-        if node.name.startswith(f"/{ADAPTER_ROOT}/"):
-            node.name = node.name[len(ADAPTER_ROOT) + 1 :]
+        node.name = _without_adapter(node.name)
+
+
+def _without_adapter(name: str) -> str:
+    """``/model/conv/Conv`` -> ``/conv/Conv``. When the model is a container (``nn.Sequential``)
+    TorchScript names its children from the adapter's attribute: ``/model/model.1/model.1.0/Concat``
+    -> ``/1/1.0/Concat``."""
+    if name.startswith(f"/{ADAPTER_ROOT}/"):
+        name = name[len(ADAPTER_ROOT) + 1 :]
+    if name.startswith(f"/{ADAPTER_ROOT}."):
+        prefix = f"{ADAPTER_ROOT}."
+        return "/".join(s[len(prefix) :] if s.startswith(prefix) else s for s in name.split("/"))
+    return name
 
 
 def rename_values(proto: Any, renamed: dict[str, str]) -> None:

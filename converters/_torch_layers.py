@@ -12,7 +12,7 @@ table comes from the program's ``nn_module_stack`` metadata and its state dict i
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from modelmap import _metadata as md
@@ -105,15 +105,8 @@ def recording_hooks(model: Any, names: dict[int, str], stacks: dict[str, tuple[s
         if id(module) in names and stack:
             stack.pop()
 
-    handles = []
-    for m in model.modules():
-        handles.append(m.register_forward_pre_hook(enter))
-        handles.append(m.register_forward_hook(leave, always_call=True))
-    try:
+    with _hooks(model.modules(), enter, leave, always_call=True):
         yield
-    finally:
-        for h in handles:
-            h.remove()
 
 
 @contextlib.contextmanager
@@ -166,11 +159,17 @@ def passthrough_hooks(model: Any, names: dict[int, str], inbound: dict[str, list
         for t in outs:
             made[id(t)] = (weakref.ref(t), name)
 
+    with _hooks((m for m in model.modules() if id(m) in leaves), before, after, with_kwargs=True):
+        yield
+
+
+@contextlib.contextmanager
+def _hooks(modules: Iterable[Any], pre: Any, post: Any, *, with_kwargs: bool = False, always_call: bool = False) -> Iterator[None]:
+    """``pre`` and ``post`` as forward pre-hooks and forward hooks of ``modules``, removed on exit."""
     handles = []
-    for m in model.modules():
-        if id(m) in leaves:
-            handles.append(m.register_forward_pre_hook(before, with_kwargs=True))
-            handles.append(m.register_forward_hook(after, with_kwargs=True))
+    for m in modules:
+        handles.append(m.register_forward_pre_hook(pre, with_kwargs=with_kwargs))
+        handles.append(m.register_forward_hook(post, with_kwargs=with_kwargs, always_call=always_call))
     try:
         yield
     finally:

@@ -117,39 +117,46 @@ def annotate_from_node_names(proto: Any, model: Any) -> None:
 def resolve_scopes(segments: list[str], children: dict[str, set[str]]) -> list[str]:
     """Turn TorchScript scope segments into qualified module names.
 
-    A segment names a module relative to the one above it (``conv1``, ``layer.0`` when
-    the ModuleList ``layer`` was not called) or relative to that one's parent
-    (``layer1/layer1.0``); a repeated call has a ``_N`` suffix (``relu_1``). Resolution
-    stops at the first segment that names no module.
+    A segment names a child of the module above it (``conv1``, or ``layer.0`` when the
+    ModuleList ``layer`` was not called); a child of a container is named after the
+    container's own segment (``layer1/layer1.0``, ``0/0.1``); a repeated call has a
+    ``_N`` suffix (``relu_1``). Resolution stops at the first segment that names no module.
 
     >>> resolve_scopes(["layer1", "layer1.0", "relu_1"], {"": {"layer1"}, "layer1": {"0"}, "layer1.0": {"relu"}, "layer1.0.relu": set()})
     ['layer1', 'layer1.0', 'layer1.0.relu']
+    >>> resolve_scopes(["0", "0.0", "0.0.0"], {"": {"0"}, "0": {"0"}, "0.0": {"0"}, "0.0.0": set()})
+    ['0', '0.0', '0.0.0']
     """
     out: list[str] = []
-    current = ""
+    current = previous = ""
     for seg in segments:
-        found = resolve_segment(current, seg, children)
+        found = resolve_segment(current, previous, seg, children)
         if found is None:
             break
         out.append(found)
-        current = found
+        current, previous = found, seg
     return out
 
 
-def resolve_segment(current: str, seg: str, children: dict[str, set[str]]) -> str | None:
-    """The qualified name of a module below ``current`` that ``seg`` names, if any."""
-    candidates = [seg]
-    m = re.fullmatch(r"(.*)_\d+", seg)
-    if m:
-        candidates.append(m.group(1))
+def resolve_segment(current: str, previous: str, seg: str, children: dict[str, set[str]]) -> str | None:
+    """The qualified name of a module below ``current`` that ``seg`` names, if any
+    (``previous``: the segment that named ``current``)."""
+    names = [seg]
+    if previous and seg.startswith(previous + "."):
+        names.insert(0, seg[len(previous) + 1 :])  # the container's child
     bases = [current]
     while bases[-1]:
         bases.append(bases[-1].rpartition(".")[0])
-    for cand in candidates:
-        for base in bases:
-            qualified = f"{base}.{cand}" if base else cand
-            if qualified in children and is_below(qualified, current):
-                return qualified
+    for base in bases:  # the module above first; its ancestors for older exporters' names
+        for name in names:
+            candidates = [name]
+            m = re.fullmatch(r"(.*)_\d+", name)
+            if m:
+                candidates.append(m.group(1))
+            for cand in candidates:
+                qualified = f"{base}.{cand}" if base else cand
+                if qualified in children and is_below(qualified, current):
+                    return qualified
     return None
 
 

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from typing import Any
+
 from ._api import analyze, compare, draw, draw_diff, table, to_onnx, weight_stats, write_tensorboard, write_weights
-from .core.analysis import Analysis
-from .exporters._options import DrawOptions
 from ._errors import (
     ConversionError,
     FactoryError,
@@ -54,3 +54,17 @@ __all__ = [
     "InvalidGraphError",
     "MissingDependencyError",
 ]
+
+#: Public names imported on first use: the core pulls in networkx (0.4 s), which a cached
+#: drawing never needs.
+_LAZY = {"Analysis": "modelmap.core.analysis", "DrawOptions": "modelmap.exporters._options"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'modelmap' has no attribute {name!r}")

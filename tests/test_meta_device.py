@@ -142,11 +142,15 @@ def test_analysis_without_values_refuses_weight_commands(analyses: dict[str, tup
 
 
 @pytest.mark.parametrize("seed", ["seed_resnet", "bottleneck_resnet", "gpt2_tiny"])
-def test_structure_only_analysis_equals_the_full_one(fixture_cache, seed: str) -> None:
+def test_structure_only_analysis_equals_the_full_one(fixture_cache, seed: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from modelmap.converters import _torch_export
+
+    # on the same route as the full conversion (the other route's analysis: tests/test_torch_routes.py)
+    monkeypatch.setattr(_torch_export, "structure_route_suits", lambda model, options: False)
     made = fixture_cache.converted("torch", seed)
     full = made.analysis()
     assert not without_values(full.model.graph)
-    structure = mm.analyze(made.model, made.example)
+    structure = mm.analyze(made.model, made.example, cache=False)
     # layers, parameters, parameter bytes, MACs, skips, blocks: all equal
     assert structure.to_dict() == full.to_dict()
     # exactly the model's floating-point state lost its values
