@@ -30,6 +30,7 @@ from modelmap._errors import ConversionError
 
 from ._base import ConvertOptions, quiet, step
 from ._torch_errors import failure_reason
+from ._torch_weights import state_as_initializers
 
 ROUTE_DYNAMO = "torch.onnx dynamo"
 ROUTE_TORCHSCRIPT = "torch.onnx torchscript"
@@ -154,6 +155,8 @@ def export_torchscript(model: Any, args: tuple, kwargs: dict, options: ConvertOp
     Constant folding is left to :func:`tidy` (the exporter's own would fuse BatchNorm
     into Conv), and initializers are kept as inputs so that the exporter does not merge
     equal-valued weights of different layers; :func:`tidy` removes them from the inputs.
+    Without ``options.weights`` the parameters are not exported at all
+    (:func:`._torch_weights.state_as_initializers`).
     """
     import onnx
     import onnx_ir as ir
@@ -169,12 +172,16 @@ def export_torchscript(model: Any, args: tuple, kwargs: dict, options: ConvertOp
             buffer,
             dynamo=False,
             do_constant_folding=False,
+            export_params=options.weights,
             keep_initializers_as_inputs=True,
             input_names=input_names(model, len(args), list(kwargs)),
             opset_version=options.opset,
             verbose=options.verbose,
         )
-    return ir.serde.deserialize_model(onnx.load_from_string(buffer.getvalue()))
+    proto = onnx.load_from_string(buffer.getvalue())
+    if not options.weights:
+        state_as_initializers(proto, model, ADAPTER_ROOT)
+    return ir.serde.deserialize_model(proto)
 
 
 def positional_adapter(model: Any, kwarg_names: list[str]) -> Any:
