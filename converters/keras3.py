@@ -45,6 +45,7 @@ from ._base import ConvertOptions, path_of, prepare_environment, quiet, require,
 from ._keras_annotate import annotate, namespace_of_name, rename_to_display
 from ._keras_layers import layer_table
 from ._keras_savedmodel import convert_signature, load_signature, scope_resolver, signature_specs
+from ._keras_standin import check_structure
 from ._keras_trace import ensure_built, input_signature, trace_to_onnx, unsupported_nodes
 
 
@@ -191,7 +192,7 @@ def finish(proto: onnx.ModelProto, records: list[md.LayerRecord] | None) -> onnx
     proto.producer_name = "modelmap (tf2onnx)"
     md.set_model_info(proto, "keras", f"tf2onnx {tf2onnx.__version__}", records)
     try:
-        onnx.checker.check_model(proto, full_check=True)
+        check_structure(onnx, proto)
     except Exception as e:  # onnx raises ValidationError, InferenceError
         raise ConversionError(f"tf2onnx produced an invalid ONNX model: {' '.join(str(e).split())[:300]}") from None
     return proto
