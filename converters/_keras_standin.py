@@ -146,13 +146,22 @@ def values_left_out_of_model(enabled: bool = True) -> Iterator[None]:
     so they are dropped from its constant nodes first, by the rule the caller would apply
     afterwards (:func:`_without_values`). The checker then needs
     :func:`check_structure`.
+    It also keeps a constant's old value from outliving a new one: tf2onnx's
+    ``Node.set_tensor_value`` (a Conv kernel transposed to ONNX's layout) sets a new
+    value attribute and leaves the old one in the node's ``NodeProto`` (which only the
+    final refresh rewrites), so every transposed kernel was held twice.
     """
     if not enabled:
         yield
         return
-    from tf2onnx.graph import Graph
+    from tf2onnx.graph import Graph, Node
 
     original = Graph.__dict__["make_model"]
+    original_set = Node.__dict__["set_tensor_value"]
+
+    def set_tensor_value(self: Any, new_val: Any) -> None:
+        original_set(self, new_val)
+        _drop_stale_value(self)
 
     def make_model(self: Any, *args: Any, **kwargs: Any) -> Any:
         for node in self.get_nodes():
@@ -162,10 +171,24 @@ def values_left_out_of_model(enabled: bool = True) -> Iterator[None]:
         return original(self, *args, **kwargs)
 
     Graph.make_model = make_model
+    Node.set_tensor_value = set_tensor_value
     try:
         yield
     finally:
         Graph.make_model = original
+        Node.set_tensor_value = original_set
+
+
+def _drop_stale_value(node: Any) -> None:
+    """Give ``node`` a ``NodeProto`` without its old value (protobuf frees a message's data
+    only with the message); attributes other than the value are copied over."""
+    old = node._op
+    fresh = type(old)(name=old.name, op_type=old.op_type, domain=old.domain, input=old.input, output=old.output)
+    for a in old.attribute:
+        if a.name != "value":
+            fresh.attribute.add().CopyFrom(a)
+            node._attr[a.name] = fresh.attribute[-1]
+    node._op = fresh
 
 
 def check_structure(onnx: Any, proto: Any) -> None:
