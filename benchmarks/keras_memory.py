@@ -11,6 +11,7 @@ does not. The process's peak is the largest of them (resetting VmHWM resets ``ru
     .venv/bin/python benchmarks/keras_memory.py                       # the seed ResNet
     .venv/bin/python benchmarks/keras_memory.py --models seed_resnet resnet50
     .venv/bin/python benchmarks/keras_memory.py --weights             # mm.to_onnx with weights
+    .venv/bin/python benchmarks/keras_memory.py --modelmap-path DIR   # another modelmap (as in peers.py)
 
 Keras ResNet50 takes half a minute and a few GB: run it alone.
 """
@@ -152,12 +153,10 @@ def _merge(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def report(model: str, weights: bool) -> None:
+def report(model: str, weights: bool, modelmap_path: str | None) -> None:
     t0 = time.perf_counter()
-    r = subprocess.run(
-        [sys.executable, __file__, "--child", MODELS[model]] + (["--weights"] if weights else []),
-        cwd=ROOT, capture_output=True, text=True,
-    )
+    extra = (["--weights"] if weights else []) + (["--modelmap-path", modelmap_path] if modelmap_path else [])
+    r = subprocess.run([sys.executable, __file__, "--child", MODELS[model], *extra], cwd=ROOT, capture_output=True, text=True)
     whole = time.perf_counter() - t0
     if r.returncode != 0:
         raise SystemExit(f"{model} failed:\n{r.stderr[-3000:]}")
@@ -173,14 +172,15 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--models", nargs="*", choices=sorted(MODELS), default=["seed_resnet"])
     ap.add_argument("--weights", action="store_true", help="convert with weights (mm.to_onnx) instead of drawing")
+    ap.add_argument("--modelmap-path", default=None, help="a folder with another modelmap package, put first on sys.path")
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        sys.path.insert(0, str(ROOT))
+        sys.path[:0] = ([args.modelmap_path] if args.modelmap_path else []) + [str(ROOT)]
         child(args.child, args.weights)
         return
     for model in args.models:
-        report(model, args.weights)
+        report(model, args.weights, args.modelmap_path)
 
 
 if __name__ == "__main__":

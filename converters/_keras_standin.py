@@ -146,6 +146,7 @@ def values_left_out_of_model(enabled: bool = True) -> Iterator[None]:
     so they are dropped from its constant nodes first, by the rule the caller would apply
     afterwards (:func:`_without_values`). The checker then needs
     :func:`check_structure`.
+
     It also keeps a constant's old value from outliving a new one: tf2onnx's
     ``Node.set_tensor_value`` (a Conv kernel transposed to ONNX's layout) sets a new
     value attribute and leaves the old one in the node's ``NodeProto`` (which only the
@@ -181,13 +182,17 @@ def values_left_out_of_model(enabled: bool = True) -> Iterator[None]:
 
 def _drop_stale_value(node: Any) -> None:
     """Give ``node`` a ``NodeProto`` without its old value (protobuf frees a message's data
-    only with the message); attributes other than the value are copied over."""
+    only with the message). Its other attributes are copied over, and the node's attribute
+    table re-pointed to the copies where it still held the old proto's own."""
     old = node._op
     fresh = type(old)(name=old.name, op_type=old.op_type, domain=old.domain, input=old.input, output=old.output)
     for a in old.attribute:
-        if a.name != "value":
-            fresh.attribute.add().CopyFrom(a)
-            node._attr[a.name] = fresh.attribute[-1]
+        if a.name == "value":
+            continue
+        copy = fresh.attribute.add()
+        copy.CopyFrom(a)
+        if node._attr.get(a.name) == a:
+            node._attr[a.name] = copy
     node._op = fresh
 
 

@@ -25,6 +25,9 @@ duration of one conversion and restored afterwards (:func:`layers_kept_apart`):
   are kept to ops of one layer (:func:`rewriter_kept_to_layers`), so skip
   connections and padding layers stay in the graph.
 
+Without weights (``options.weights`` False) the same conversion runs with the
+variables frozen as stand-ins (:mod:`._keras_standin`).
+
 What is left alone: grappler still drops an all-zero bias (a fresh Dense or
 Conv2D has one), so a layer's ONNX initializers can hold fewer numbers than
 ``count_params()``; the layer table is the truth for parameters.

@@ -14,9 +14,13 @@ The route for a live model (details in the helper modules):
 1. :mod:`._keras_layers` lists every layer (the truth for names, classes,
    parameters, wiring) and gives each a token;
 2. :mod:`._keras_trace` traces ``model(x)`` under the tokens with tf2onnx
-   ``from_function``, BatchNorm kept apart from the Conv before it;
+   ``from_function``, BatchNorm kept apart from the Conv before it; without
+   ``options.weights`` the variables are frozen as one-number stand-ins and large
+   values never reach the ONNX model (:mod:`._keras_standin`: the same graph, a
+   fraction of the memory and time);
 3. :mod:`._keras_annotate` maps each ONNX node to its layer and rewrites names;
-4. the result is checked (``onnx.checker`` full check) and returned.
+4. the result is checked (``onnx.checker`` full check; without weights on a copy whose
+   value-less initializers are graph inputs) and returned.
 
 TensorFlow is imported only inside :meth:`KerasConverter.convert`, with its C++
 logging silenced (``TF_CPP_MIN_LOG_LEVEL=3``) unless ``options.verbose``.
