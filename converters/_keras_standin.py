@@ -147,10 +147,13 @@ def values_left_out_of_model(enabled: bool = True) -> Iterator[None]:
     afterwards (:func:`_without_values`). The checker then needs
     :func:`check_structure`.
 
-    It also keeps a constant's old value from outliving a new one: tf2onnx's
-    ``Node.set_tensor_value`` (a Conv kernel transposed to ONNX's layout) sets a new
-    value attribute and leaves the old one in the node's ``NodeProto`` (which only the
-    final refresh rewrites), so every transposed kernel was held twice.
+    It also keeps each constant's value held once. tf2onnx keeps a node's attributes
+    twice over: a table of attribute messages and the node's ``NodeProto``. Its
+    ``Node.set_tensor_value`` (a Conv kernel transposed to ONNX's layout) puts a new value
+    in the table and leaves the old one in the proto, and its ``Node.update_proto`` (run
+    after the op handlers) copies the table's value into the proto: a kernel held twice.
+    For constant nodes both now leave one value, in a fresh proto that the table points
+    into (protobuf frees a message's data only with the message).
     """
     if not enabled:
         yield
@@ -159,10 +162,17 @@ def values_left_out_of_model(enabled: bool = True) -> Iterator[None]:
 
     original = Graph.__dict__["make_model"]
     original_set = Node.__dict__["set_tensor_value"]
+    original_update = Node.__dict__["update_proto"]
 
     def set_tensor_value(self: Any, new_val: Any) -> None:
         original_set(self, new_val)
-        _drop_stale_value(self)
+        _fresh_proto(self)
+
+    def update_proto(self: Any, external_tensor_storage: Any = None) -> None:
+        if not self.is_const() or external_tensor_storage is not None:
+            original_update(self, external_tensor_storage)
+        else:
+            _fresh_proto(self)
 
     def make_model(self: Any, *args: Any, **kwargs: Any) -> Any:
         for node in self.get_nodes():
@@ -173,26 +183,22 @@ def values_left_out_of_model(enabled: bool = True) -> Iterator[None]:
 
     Graph.make_model = make_model
     Node.set_tensor_value = set_tensor_value
+    Node.update_proto = update_proto
     try:
         yield
     finally:
         Graph.make_model = original
         Node.set_tensor_value = original_set
+        Node.update_proto = original_update
 
 
-def _drop_stale_value(node: Any) -> None:
-    """Give ``node`` a ``NodeProto`` without its old value (protobuf frees a message's data
-    only with the message). Its other attributes are copied over, and the node's attribute
-    table re-pointed to the copies where it still held the old proto's own."""
+def _fresh_proto(node: Any) -> None:
+    """A constant node's ``NodeProto`` made anew from its attribute table (what tf2onnx's
+    ``update_proto`` writes into it), and the table pointed into it: each value held once."""
     old = node._op
-    fresh = type(old)(name=old.name, op_type=old.op_type, domain=old.domain, input=old.input, output=old.output)
-    for a in old.attribute:
-        if a.name == "value":
-            continue
-        copy = fresh.attribute.add()
-        copy.CopyFrom(a)
-        if node._attr.get(a.name) == a:
-            node._attr[a.name] = copy
+    fresh = type(old)(name=old.name, op_type=old.op_type, domain=old.domain, input=node.input, output=node.output)
+    fresh.attribute.extend(node.get_onnx_attrs().values())
+    node._attr = {a.name: a for a in fresh.attribute}
     node._op = fresh
 
 

@@ -113,7 +113,7 @@ def test_structure_only_conversion_leaves_tensorflow_and_tf2onnx_as_they_were() 
 
     def state() -> tuple[Any, ...]:
         return (ctc._FunctionConverterDataInEager.__dict__["_eval"], ctc._VarHandle.__dict__["convert_variable_to_constant"],
-                Graph.__dict__["make_model"], Node.__dict__["set_tensor_value"])
+                Graph.__dict__["make_model"], Node.__dict__["set_tensor_value"], Node.__dict__["update_proto"])
 
     before = state()
     model = km.small_cnn()
