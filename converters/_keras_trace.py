@@ -25,6 +25,9 @@ duration of one conversion and restored afterwards (:func:`layers_kept_apart`):
   are kept to ops of one layer (:func:`rewriter_kept_to_layers`), so skip
   connections and padding layers stay in the graph.
 
+Without weights (``options.weights`` False) the same conversion runs with the
+variables frozen as stand-ins (:mod:`._keras_standin`).
+
 What is left alone: grappler still drops an all-zero bias (a fresh Dense or
 Conv2D has one), so a layer's ONNX initializers can hold fewer numbers than
 ``count_params()``; the layer table is the truth for parameters.
@@ -44,6 +47,7 @@ from modelmap._errors import ConversionError, MissingInputError, one_line
 
 from ._base import ConvertOptions, quiet
 from ._keras_layers import LayerTable, tokens_as_names
+from ._keras_standin import stand_in_variables, values_left_out_of_model
 
 #: ONNX opset used when the user names none: the first with a LayerNormalization op.
 DEFAULT_OPSET = 17
@@ -353,7 +357,14 @@ def trace_to_onnx(keras: Any, tf: Any, model: Any, signature: Sequence[Any], tab
 
     opset = options.opset or DEFAULT_OPSET
     name = model.name
-    with quiet(options), tokens_as_names(table), layers_kept_apart(tf), protos_synced_once():
+    with (
+        quiet(options),
+        tokens_as_names(table),
+        layers_kept_apart(tf),
+        protos_synced_once(),
+        stand_in_variables(enabled=not options.weights),
+        values_left_out_of_model(enabled=not options.weights),
+    ):
         try:
             return convert_function(tf2onnx, forward, signature, opset)
         except Exception as e:  # tracing runs the user's layers; tf2onnx raises plain Exceptions
