@@ -125,18 +125,6 @@ def stand_in_variables(enabled: bool = True) -> Iterator[None]:
         handle_class.convert_variable_to_constant = saved_convert
 
 
-def _without_values(tensor: Any) -> bool:
-    """Drop a tensor's values if the structure-only model would (``modelmap._memo``'s rule:
-    float tensors of more than a few numbers); True if it did."""
-    from modelmap._memo import _FLOAT_TYPES, _KEEP_ELEMENTS
-
-    if tensor.data_type not in _FLOAT_TYPES or int(np.prod(tensor.dims, dtype=np.int64)) <= _KEEP_ELEMENTS:
-        return False
-    for field in ("raw_data", "float_data", "double_data", "int32_data"):
-        tensor.ClearField(field)
-    return True
-
-
 @contextlib.contextmanager
 def values_left_out_of_model(enabled: bool = True) -> Iterator[None]:
     """Leave large float values out of the ONNX model tf2onnx makes, for one conversion.
@@ -144,7 +132,7 @@ def values_left_out_of_model(enabled: bool = True) -> Iterator[None]:
     tf2onnx's ``Graph.make_model`` copies every constant into the model, twice on the way;
     once its optimizers have run nothing reads the values of the main graph's constants,
     so they are dropped from its constant nodes first, by the rule the caller would apply
-    afterwards (:func:`_without_values`). The checker then needs
+    afterwards (:func:`modelmap._memo.drop_float_values`). The checker then needs
     :func:`check_structure`.
 
     It also keeps each constant's value held once. tf2onnx keeps a node's attributes
@@ -159,6 +147,8 @@ def values_left_out_of_model(enabled: bool = True) -> Iterator[None]:
         yield
         return
     from tf2onnx.graph import Graph, Node
+
+    from modelmap._memo import drop_float_values
 
     original = Graph.__dict__["make_model"]
     original_set = Node.__dict__["set_tensor_value"]
@@ -178,7 +168,7 @@ def values_left_out_of_model(enabled: bool = True) -> Iterator[None]:
         for node in self.get_nodes():
             value = node.attr.get("value") if node.is_const() else None
             if value is not None and value.HasField("t"):
-                _without_values(value.t)
+                drop_float_values(value.t)
         return original(self, *args, **kwargs)
 
     Graph.make_model = make_model

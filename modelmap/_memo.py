@@ -139,9 +139,17 @@ def strip_float_weights(proto: Any) -> None:
     Dimensions and types stay, so shapes, parameter counts and sizes are unchanged.
     """
     for t in proto.graph.initializer:
-        if t.data_type in _FLOAT_TYPES and _elements(t.dims) > _KEEP_ELEMENTS:
-            for f in ("raw_data", "float_data", "double_data", "int32_data"):
-                t.ClearField(f)
+        drop_float_values(t)
+
+
+def drop_float_values(tensor: Any) -> bool:
+    """Clear a ``TensorProto``'s values if it is a float tensor of more than a few elements
+    (the structure-only rule, also applied inside the Keras front end); True if it did."""
+    if tensor.data_type not in _FLOAT_TYPES or _elements(tensor.dims) <= _KEEP_ELEMENTS:
+        return False
+    for f in ("raw_data", "float_data", "double_data", "int32_data"):
+        tensor.ClearField(f)
+    return True
 
 
 def _elements(dims: Any) -> int:
@@ -151,4 +159,4 @@ def _elements(dims: Any) -> int:
     return n
 
 
-__all__ = ["converted", "drawing", "strip_float_weights"]
+__all__ = ["converted", "drawing", "drop_float_values", "strip_float_weights"]
