@@ -16,12 +16,13 @@ its layers, from these sources, in order of trust:
    ``block2`` and ``block2a``). Consecutive layers with the same key at a level form a
    module at that level. A name Keras made up (``conv2d_17``: the class in snake case
    and a counter) has no key.
-2. **Skips** (``"skips"``). Among the layers no name grouped, a residual block spans from
-   the layer after its fork to its merge, and the norms and activations right after the
+2. **Skips** (``"skips"``). Among the layers no name grouped, a residual block (identity
+   or projection skip) spans from the layer after its fork to its merge, and the norms and activations right after the
    merge (the seed ResNet's block ends with ReLU + BN): the outermost skips only (a
    squeeze-excitation gate inside a block stays inside it).
 3. **Repeats** (``"blocks"``): each unit of a run of repeated units the core found in the
-   flat module (:mod:`.blocks`) that no earlier source grouped.
+   flat module (:mod:`.blocks`) that no earlier source grouped, and the layers right
+   before the run when they have the unit's types (a stage's strided first block).
 4. **Shapes** (``"shapes"``): consecutive blocks from the sources above (modules of
    layers only) with no layer between them form stages: a new stage starts at a block
    whose output differs in shape from its input (the downsampling block of a ResNet
@@ -106,7 +107,7 @@ def _find_groups(seq: list[str], by_name: dict[str, Layer], skips: Sequence[Skip
     taken = [False] * len(seq)
     for g in groups:
         taken[g.start : g.stop] = [True] * (g.stop - g.start)
-    found = _skip_groups(seq, by_name, skips, taken, check) + _repeat_groups(seq, blocks, taken, check)
+    found = _skip_groups(seq, by_name, skips, taken, check) + _repeat_groups(seq, by_name, blocks, taken, check)
     groups = sorted(groups + found, key=lambda g: g.start)
     return _stages(groups, seq, by_name, check)
 
@@ -199,7 +200,7 @@ def _skip_groups(seq: list[str], by_name: dict[str, Layer], skips: Sequence[Skip
     spans = []
     for skip in skips:
         f, m = index.get(skip.fork), index.get(skip.merge)
-        if f is None or m is None or m <= f + 1:
+        if f is None or m is None or m <= f + 1 or skip.kind not in _BLOCK_CLASS:
             continue
         stop = m + 1
         while stop < len(seq) and by_name[seq[stop]].kind in _TAIL_KINDS and by_name[seq[stop]].inputs == (seq[stop - 1],):
@@ -217,21 +218,31 @@ def _skip_groups(seq: list[str], by_name: dict[str, Layer], skips: Sequence[Skip
     return out
 
 
-_BLOCK_CLASS = {SkipKind.IDENTITY: "ResidualBlock", SkipKind.PROJECTION: "ResidualBlock", SkipKind.CONCAT: "DenseLayer",
-                SkipKind.GATE: "GatedBlock"}  # fmt: skip
+#: Blocks from skips: residual ones (a concatenation may span a U-Net; a gate sits in a block)
+_BLOCK_CLASS = {SkipKind.IDENTITY: "ResidualBlock", SkipKind.PROJECTION: "ResidualBlock"}
 
 
-def _repeat_groups(seq: list[str], blocks: Sequence[Block], taken: list[bool], check: _Contiguity) -> list[_Group]:
-    """The units of the runs of repeated units found in the flat module, where still free."""
+def _repeat_groups(
+    seq: list[str], by_name: dict[str, Layer], blocks: Sequence[Block], taken: list[bool], check: _Contiguity
+) -> list[_Group]:
+    """The units of the runs of repeated units found in the flat module, where still free,
+    and the layers right before a run that have its unit's types (the strided first
+    block of a stage: the seed's plain twin has stages of 4, 10, 10 and 4 convolutions)."""
     index = {n: i for i, n in enumerate(seq)}
     out = []
     for block in blocks:
+        spans = []
         for unit in block.units:
             at = sorted(index[n] for n in unit if n in index)
-            if len(at) < 2:
-                continue
-            start, stop = at[0], at[-1] + 1
-            if stop - start != len(at) or any(taken[start:stop]) or not check(start, stop):
+            if len(at) >= 2 and at[-1] + 1 - at[0] == len(at):
+                spans.append((at[0], at[-1] + 1))
+        if spans:
+            start, stop = spans[0]
+            before = (start - (stop - start), start)  # right after another block only (not a stem)
+            if before[0] > 0 and taken[before[0] - 1] and [by_name[n].type for n in seq[before[0] : before[1]]] == [by_name[n].type for n in seq[start:stop]]:
+                spans.insert(0, before)
+        for start, stop in spans:
+            if any(taken[start:stop]) or not check(start, stop):
                 continue
             out.append(_Group("", block.name, "blocks", start, stop))
             taken[start:stop] = [True] * (stop - start)
@@ -331,6 +342,11 @@ def _stage_class(stage: _Group) -> str:
     return classes.pop() if n == 1 else f"{n} \u00d7 {classes.pop()}"
 
 
+#: The class of a named block by the skips merging in it, first match
+_NAMED_CLASS = {SkipKind.IDENTITY: "ResidualBlock", SkipKind.PROJECTION: "ResidualBlock", SkipKind.CONCAT: "DenseLayer",
+                SkipKind.GATE: "GatedBlock"}  # fmt: skip
+
+
 class _Contiguity:
     """Whether ``seq[start:stop]`` is a contiguous subgraph: one layer outside feeds it,
     and one of its layers feeds layers outside it."""
@@ -342,9 +358,9 @@ class _Contiguity:
     def block_class(self, start: int, stop: int) -> str:
         """A block's class from the skips merging in it (``ResidualBlock``), else ``""``."""
         kinds = {self.merge_kind[n] for n in self.seq[start:stop] if n in self.merge_kind}
-        for kind in (SkipKind.IDENTITY, SkipKind.PROJECTION, SkipKind.CONCAT, SkipKind.GATE):
+        for kind, cls in _NAMED_CLASS.items():
             if kind in kinds:
-                return _BLOCK_CLASS[kind]
+                return cls
         return ""
 
     def __call__(self, start: int, stop: int) -> bool:
