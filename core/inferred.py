@@ -53,6 +53,9 @@ from .kinds import LayerKind, SkipKind
 MIN_LAYERS = 12
 #: Name levels read from a layer's name: stage, block.
 NAME_LEVELS = 2
+#: The longest skip (in layers) a block is made of: a block is short, and checking long
+#: overlapping spans one by one would be quadratic
+MAX_SPAN = 400
 
 _K = LayerKind
 _IO = (_K.INPUT, _K.OUTPUT)
@@ -200,7 +203,7 @@ def _skip_groups(seq: list[str], by_name: dict[str, Layer], skips: Sequence[Skip
     spans = []
     for skip in skips:
         f, m = index.get(skip.fork), index.get(skip.merge)
-        if f is None or m is None or m <= f + 1 or skip.kind not in _BLOCK_CLASS:
+        if f is None or m is None or not 1 < m - f <= MAX_SPAN or skip.kind not in _BLOCK_CLASS:
             continue
         stop = m + 1
         while stop < len(seq) and by_name[seq[stop]].kind in _TAIL_KINDS and by_name[seq[stop]].inputs == (seq[stop - 1],):
@@ -244,7 +247,7 @@ def _repeat_groups(
         for start, stop in spans:
             if any(taken[start:stop]) or not check(start, stop):
                 continue
-            out.append(_Group("", block.name, "blocks", start, stop))
+            out.append(_Group("", _SHORT.sub(lambda m: _ABBREVIATIONS[m.group(0)], block.name), "blocks", start, stop))
             taken[start:stop] = [True] * (stop - start)
     return out
 
@@ -341,6 +344,10 @@ def _stage_class(stage: _Group) -> str:
         return f"{n} blocks"
     return classes.pop() if n == 1 else f"{n} \u00d7 {classes.pop()}"
 
+
+#: Long class names shortened in the classes made of them (``Conv2D+ReLU+BN``: labels keep 32 characters)
+_ABBREVIATIONS = {"BatchNormalization": "BN", "LayerNormalization": "LN", "GroupNormalization": "GN"}
+_SHORT = re.compile("|".join(_ABBREVIATIONS))
 
 #: The class of a named block by the skips merging in it, first match
 _NAMED_CLASS = {SkipKind.IDENTITY: "ResidualBlock", SkipKind.PROJECTION: "ResidualBlock", SkipKind.CONCAT: "DenseLayer",
