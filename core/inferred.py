@@ -30,7 +30,8 @@ its layers, from these sources, in order of trust:
    or more; its class says what (``5 × ResidualBlock``, ``3 blocks``).
 
 A candidate module is kept only if its layers are a contiguous subgraph: one layer
-outside feeds it, and one of its layers feeds the layers after it. Names that share a
+outside feeds it, and one of its layers feeds the layers after it; a named one also
+holds every residual skip it touches whole (body and merge), not half a block. Names that share a
 key but are not such a subgraph stay ungrouped, so the figure stays honest. A module
 whose only child covers it is dropped (EfficientNet's stage ``block1`` of one block).
 
@@ -166,7 +167,7 @@ def _name_groups(seq: list[str], by_name: dict[str, Layer], check: _Contiguity, 
         j = i
         while j < len(ids) and ids[j] and ids[j] == ids[i]:
             j += 1
-        if j - i >= 2 and check(lo + i, lo + j):
+        if j - i >= 2 and check.whole(lo + i, lo + j):
             names = [keys[k][level] for k in range(i, j)]
             group = _Group(_common_name(names), check.block_class(lo + i, lo + j), "names", lo + i, lo + j)
             group.children = _name_groups(seq, by_name, check, level + 1, lo + i, lo + j)
@@ -361,6 +362,24 @@ class _Contiguity:
     def __init__(self, seq: list[str], by_name: dict[str, Layer], skips: Sequence[Skip] = ()) -> None:
         self.seq, self.by_name = seq, by_name
         self.merge_kind = {s.merge: s.kind for s in skips if s.fork in by_name}
+        # crossed[p]: a residual skip's body and merge hold positions p - 1 and p
+        index = {n: i for i, n in enumerate(seq)}
+        steps = [0] * (len(seq) + 2)
+        for skip in skips:
+            at = [index[n] for n in (*skip.body, *skip.shortcut, skip.merge) if n in index]
+            if skip.kind in _BLOCK_CLASS and skip.merge in index and len(at) > 1:
+                steps[min(at) + 1] += 1
+                steps[index[skip.merge] + 1] -= 1
+        self.crossed, running = [False] * (len(seq) + 1), 0
+        for p in range(len(seq) + 1):
+            running += steps[p]
+            self.crossed[p] = running > 0
+
+    def whole(self, start: int, stop: int) -> bool:
+        """A contiguous subgraph that cuts no residual block (its body and merge are all
+        in it or all out: ``conv_a1``, ``relu_a1`` of a body ``conv_a1, relu_a1, conv_b1``
+        are half a block, whatever their names share)."""
+        return not self.crossed[start] and not self.crossed[stop] and self(start, stop)
 
     def block_class(self, start: int, stop: int) -> str:
         """A block's class from the skips merging in it (``ResidualBlock``), else ``""``."""
