@@ -1,10 +1,11 @@
 """Inferred modules: a hierarchy for flat models (a Keras functional model's one level of layers).
 
 A PyTorch model has a module tree to collapse; a Keras functional model (or an ONNX file
-without namespaces) lists its layers side by side. For every module whose children are
-all layers and number at least :data:`MIN_LAYERS` (the model itself, or a Keras
-application nested in a bigger model), synthetic modules are put between the module and
-its layers, from these sources, in order of trust:
+without namespaces) lists its layers side by side. When the model itself is flat (every
+layer at the top, at least :data:`MIN_LAYERS` of them), synthetic modules are put between
+the model and its layers, from these sources, in order of trust (a module of a tree, such
+as an attention module full of functional ops, is left alone, and so is a Keras model
+nested in another):
 
 1. **Names** (``"names"``). Keras applications name their layers after the architecture:
    ``conv2_block1_1_conv`` (ResNet: stage ``conv2``, block ``conv2_block1``),
@@ -84,12 +85,10 @@ def infer_modules(
 ) -> tuple[list[Layer], dict[tuple[str, ...], ModuleNode]]:
     """``layers`` and ``tree`` with inferred modules (see the module docstring); unchanged when
     no module is flat or nothing is found."""
-    flat = [
-        path for path, node in tree.items()
-        if not node.leaf and len(node.children) >= MIN_LAYERS and all(tree[c].leaf for c in node.children)
-    ]  # fmt: skip
-    if not flat:
-        return layers, tree
+    root = tree.get(())
+    if root is None or len(root.children) < MIN_LAYERS or not all(tree[c].leaf for c in root.children):
+        return layers, tree  # not flat: a module's own functional ops (attention's matmuls) are no model
+    flat = [()]
     by_name = {layer.name: layer for layer in layers}
     paths: dict[str, tuple[str, ...]] = {}
     made: dict[tuple[str, ...], tuple[str, str]] = {}  # inferred path -> (class, source)
