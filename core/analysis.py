@@ -220,7 +220,9 @@ class ModuleNode:
 
     ``children`` are the paths of child modules in execution order; ``layers`` are the
     names of every leaf layer in the subtree, in execution order; ``params`` is their sum
-    (plus the module's own parameters, if any).
+    (plus the module's own parameters, if any). ``inferred``: a module the framework does not
+    have, put in a flat model by :mod:`.inferred`, and from what (``names``, ``skips``,
+    ``blocks``, ``shapes``); ``""`` for the framework's own.
     """
 
     path: tuple[str, ...]
@@ -230,6 +232,7 @@ class ModuleNode:
     layers: tuple[str, ...] = ()
     params: int = 0
     leaf: bool = False
+    inferred: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -488,7 +491,13 @@ class Analysis:
             "skips": [s.to_dict() for s in self.skips],
             "blocks": [b.to_dict() for b in self.blocks],
             "rejections": [r.to_dict() for r in self.rejections],
+            **self._inferred_json(),
         }
+
+    def _inferred_json(self) -> dict[str, Any]:
+        """``inferred_modules`` (see the module docstring), only when there are any."""
+        found = [{"path": list(p), "class": m.cls, "source": m.inferred} for p, m in self.tree.items() if m.inferred]
+        return {"inferred_modules": found} if found else {}
 
     def summary(self, depth: int | None = None, explain: bool = False) -> str:
         """A readable table of the layers, then the skips, blocks and totals.

@@ -2,7 +2,8 @@
 
 The passes, in order: :func:`~.graph.build_graph` (validation, shape inference, roles),
 :func:`~.layers.group_layers` (layers, connections, module tree, parameter counts),
-:func:`~.skips.find_skips`, :func:`~.blocks.find_blocks`.
+:func:`~.skips.find_skips`, :func:`~.blocks.find_blocks`, and for a flat model
+:func:`~.inferred.infer_modules` (then the blocks again, over the modules it made).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from modelmap import _metadata as md
 from .analysis import Analysis
 from .blocks import find_blocks
 from .graph import build_graph
+from .inferred import infer_modules
 from .layers import group_layers
 from .skips import find_skips
 
@@ -62,19 +64,23 @@ def _analyze(model: onnx.ModelProto, infer_shapes: bool, depth: int | None) -> A
     g = build_graph(model, infer_shapes=infer_shapes)
     grouping = group_layers(g, md.model_layers(model), framework)
     skips, rejections = find_skips(g, grouping.op_layer, {layer.name: layer.kind for layer in grouping.layers})
-    blocks = find_blocks(grouping.layers, grouping.tree, skips)
+    layers, tree = grouping.layers, grouping.tree
+    blocks = find_blocks(layers, tree, skips)
+    layers, tree = infer_modules(layers, tree, skips, blocks)
+    if tree is not grouping.tree:  # a flat model given modules: its runs are of those now
+        blocks = find_blocks(layers, tree, skips)
     return Analysis(
         framework=framework,
         converter=md.model_converter(model),
         model=g.model,
         graph=g,
-        layers=grouping.layers,
+        layers=layers,
         skips=skips,
         blocks=blocks,
         rejections=rejections,
         params=grouping.params,
         op_count=len(model.graph.node),
-        tree=grouping.tree,
+        tree=tree,
         connections=grouping.connections,
         depth=depth,
     )

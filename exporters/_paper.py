@@ -310,7 +310,7 @@ def _within(parent: str, name: str) -> str:
 def _says_more(node: ViewNode) -> bool:
     """Whether a box's short name says more than its type (``c_attn`` for Conv1D, not ``relu``)."""
     if node.kind is _K.MODULE:
-        return True
+        return short_name(node).lower() != (node.type or "").lower()  # not "stem" over "Stem"
     name = _TRAILING.sub("", short_name(node)).replace("_", "").lower()
     kind = (node.type or "").replace("_", "").lower()
     if not name or node.type in ops.OP_KINDS and ops.op_slug(node.type).replace("_", "") == name:

@@ -215,7 +215,7 @@ def cluster_label(cluster: ViewCluster, show_names: bool = True) -> str:
     """A cluster's title: ``stage1 · Sequential``, or ``× 4  ResidualBlock  (stage2.1 … stage2.4)``."""
     name = display_name(cluster.name if show_names else _paper.cluster_name(cluster))
     # the paper style leaves out container classes: "stage1", a short title arrows pass by
-    says = cluster.cls and cluster.cls != cluster.name and (show_names or cluster.cls not in _paper.CONTAINERS)
+    says = cluster.cls and cluster.cls.lower() != cluster.name.lower() and (show_names or cluster.cls not in _paper.CONTAINERS)
     text = f"{name} \u00b7 {display_name(cluster.cls, 32)}" if says else name
     if cluster.repeat > 1:
         text = f"{_times(cluster.repeat, cluster.repeat_note)}  {display_name(cluster.cls or cluster.name, 32)}"

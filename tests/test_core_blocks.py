@@ -5,8 +5,13 @@ from __future__ import annotations
 import numpy as np
 import onnx
 from modelmap.core import analyze_onnx
-from modelmap.core.blocks import _tandem_runs
+from modelmap.core.blocks import _tandem_runs, find_blocks
+from modelmap.core.graph import build_graph
+from modelmap.core.layers import group_layers
+from modelmap.core.skips import find_skips
 from onnx import TensorProto, helper, numpy_helper
+
+from modelmap import _metadata as md
 
 from benchmarks.synthetic import resnet_like, transformer_like
 
@@ -56,21 +61,34 @@ def _flat_resnet(units: int, kernel_of=lambda i: 3, names: str = "n") -> onnx.Mo
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
 
 
+def _flat_blocks(model: onnx.ModelProto) -> list:
+    """find_blocks on the flat layers, before core/inferred.py gives them modules."""
+    g = build_graph(model)
+    grouping = group_layers(g, md.model_layers(model), md.model_framework(model))
+    skips, _ = find_skips(g, grouping.op_layer, {layer.name: layer.kind for layer in grouping.layers})
+    return find_blocks(grouping.layers, grouping.tree, skips)
+
+
 def test_flat_graph_units_start_at_the_residual_body():
-    a = analyze_onnx(_flat_resnet(3))
-    assert len(a.blocks) == 1
-    b = a.blocks[0]
+    blocks = _flat_blocks(_flat_resnet(3))
+    assert len(blocks) == 1
+    b = blocks[0]
     assert (b.name, b.count, b.parent) == ("ResidualBlock", 3, ())
     assert b.members == ("n_conv0a", "n_conv1a", "n_conv2a")
     assert b.units[0] == ("n_conv0a", "n_relu0a", "n_conv0b", "n_add0", "n_relu0b")
+    # the analysis makes each unit a module (core/inferred.py), and finds the run over those
+    a = analyze_onnx(_flat_resnet(3))
+    assert [(b.name, b.count, b.parent, b.members) for b in a.blocks] == [
+        ("ResidualBlock", 3, ("stage1",), ("block1", "block2", "block3"))]
+    assert a.blocks[0].units[0] == ("n_conv0a", "n_relu0a", "n_conv0b", "n_add0", "n_relu0b")
 
 
 def test_signatures_ignore_names_but_not_hyperparameters():
-    a = analyze_onnx(_flat_resnet(3, names="n"))
-    b = analyze_onnx(_flat_resnet(3, names="other"))
-    assert a.blocks[0].signature == b.blocks[0].signature
-    c = analyze_onnx(_flat_resnet(3, kernel_of=lambda i: 3 if i < 2 else 5))
-    assert [(blk.count, blk.members) for blk in c.blocks] == [(2, ("n_conv0a", "n_conv1a"))]
+    a = _flat_blocks(_flat_resnet(3, names="n"))
+    b = _flat_blocks(_flat_resnet(3, names="other"))
+    assert a[0].signature == b[0].signature
+    c = _flat_blocks(_flat_resnet(3, kernel_of=lambda i: 3 if i < 2 else 5))
+    assert [(blk.count, blk.members) for blk in c] == [(2, ("n_conv0a", "n_conv1a"))]
 
 
 def test_repeats_without_a_learned_layer_are_not_blocks():

@@ -178,13 +178,14 @@ def _flat_residual(blocks: int) -> onnx.ModelProto:
 def test_dot_folds_blocks_of_a_flat_model_into_a_cluster_of_their_own() -> None:
     from .test_export_models import analyze
 
-    a = analyze(_flat_residual(5))
-    assert [(b.count, b.parent) for b in a.blocks] == [(5, ())] and len(a.skips) == 5
+    a = analyze(_flat_residual(5))  # its blocks are inferred modules (core/inferred.py) in a stage
+    assert [(b.count, b.parent) for b in a.blocks] == [(5, ("stage1",))] and len(a.skips) == 5
     nodes, edges, clusters = dot_parts(generate(a, "dot", DrawOptions(fold=True)))
     labels = _labels(nodes)
     assert len(labels) == 2 + 4  # input, output and one repetition
-    (fold,) = [c for c in clusters.values() if c["name"] != "cluster_legend"]
-    assert fold["label"].startswith("× 5  ") and fold["label"].endswith("(layer_1 … layer_17)")
+    stage, fold = [c for c in clusters.values() if c["name"] != "cluster_legend"]
+    assert stage["label"] == "stage1 \u00b7 5 \u00d7 ResidualBlock"
+    assert fold["label"] == "\u00d7 5  ResidualBlock  (block1 \u2026 block5)"
     assert len(fold["nodes"]) == 4
     assert _skip_edges(edges) == {"identity": 1}
     unfolded = _labels(dot_parts(generate(a, "dot", DrawOptions(fold=False)))[0])
@@ -439,13 +440,15 @@ def test_onnx_nests_modules_as_functions_named_and_explained() -> None:
 
 
 def test_onnx_groups_the_repeated_blocks_of_a_flat_model_into_modules() -> None:
-    a = seed_analysis_of(_flat_residual(3))  # a flat Keras-style model: the blocks are runs of layers
+    a = seed_analysis_of(_flat_residual(3))  # a flat Keras-style model: its blocks are inferred modules
     out = netron_model(a)
-    assert [n.name for n in out.graph.node] == ["ResidualBlock_1", "ResidualBlock_2", "ResidualBlock_3"]
+    assert [n.name for n in out.graph.node] == ["stage1"]
     funcs = {f.name: f for f in out.functions}
-    assert [n.name for n in funcs[out.graph.node[1].op_type].node] == ["layer_5", "layer_6", "layer_7", "layer_8"]
-    props = {p.key: p.value for p in out.graph.node[2].metadata_props}
-    assert props["block"] == "ResidualBlock 3 of 3 in the model" and props["class"] == "ResidualBlock"
+    stage = funcs[out.graph.node[0].op_type]
+    assert [n.name for n in stage.node] == ["block1", "block2", "block3"]
+    assert [n.name for n in funcs[stage.node[1].op_type].node] == ["layer_5", "layer_6", "layer_7", "layer_8"]
+    props = {p.key: p.value for p in out.graph.node[0].metadata_props}
+    assert props["class"] == "3 \u00d7 ResidualBlock"
     assert np.array_equal(_run(a.model)[0], _run(out)[0])
 
 

@@ -313,25 +313,27 @@ def test_keras_seed_resnet(open_view, keras_resnet) -> None:
     a = keras_resnet
     v = open_view(a, "keras-seed-resnet")
     v.shot("0-open")
-    # a flat model: its layers at the top, each run of residual blocks folded
-    runs = [f"{b.members[0]} \u2026 {b.members[-1]}" for b in a.blocks]
-    assert [int(v.box(p).get_attribute("data-repeat")) for p in runs] == [b.count for b in a.blocks] == [2, 4, 4]
-    in_runs = {name for b in a.blocks for unit in b.units for name in unit}
-    merges = {k: {s.merge for s in a.skips if s.kind.value == k} for k in ("identity", "projection")}
-    # the downsampling blocks are not folded: their projections are drawn, fork -> shortcut -> merge
-    assert {dst for _, dst in v.skip_edges("projection")} >= merges["projection"]
-    assert {dst for _, dst in v.skip_edges("identity")} == merges["identity"] - in_runs
-    assert "2 identity" in v.box(runs[0]).text_content()  # the folded ones are counted on their box
-
-    v.toggle(runs[1])
-    v.shot("1-unfolded")
-    still_folded = in_runs - {name for unit in a.blocks[1].units for name in unit}
-    assert {dst for _, dst in v.skip_edges("identity")} == merges["identity"] - still_folded
-    merge = next(s.merge for s in a.skips if s.kind.value == "identity" and s.merge in a.blocks[1].units[2])
-    v.pick(merge, hover=True)
-    assert "Merge of an identity skip" in v.info()
-    v.toggle(runs[1])  # fold it again
-    assert v.box(runs[1]).get_attribute("aria-expanded") == "false"
+    # a flat model, given modules (core/inferred.py): it opens at its stem, stages and head
+    top = [p[-1] for p in a.tree[()].children if not a.tree[p].leaf]
+    assert top == ["stem", "stage1", "stage2", "stage3", "stage4", "head"]
+    assert [v.expanded(p) for p in top] == ["false"] * len(top)
+    v.toggle("stage2")  # its downsampling block, then its run of identity blocks folded
+    v.shot("1-stage2")
+    block = next(b for b in a.blocks if b.parent == ("stage2",))
+    run = f"{block.members[0]} \u2026 {block.members[-1]}"
+    assert int(v.box(run).get_attribute("data-repeat")) == block.count == 4
+    assert "4 identity" in v.box(run).text_content()  # the folded ones are counted on their box
+    first = a.tree[("stage2",)].children[0][-1]
+    v.toggle(first)  # the projection drawn: fork -> shortcut -> merge
+    projection = {s.merge for s in a.skips if s.kind.value == "projection"} & set(a.tree[("stage2", first)].layers)
+    assert projection and {dst for _, dst in v.skip_edges("projection")} >= projection
+    v.toggle(run)
+    v.shot("2-unfolded")
+    assert all(v.box(m).count() == 1 for m in block.members)
+    v.pick(block.members[1], hover=True)
+    assert "ResidualBlock" in v.info()
+    v.toggle(run)  # fold it again
+    assert v.box(run).get_attribute("aria-expanded") == "false"
     v.check_clean()
 
 

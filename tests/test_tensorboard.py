@@ -104,11 +104,11 @@ def nested() -> Any:
 
 def test_flat_models_get_a_scope_per_residual_block(flat: Any) -> None:
     assert len(flat.skips) == 2
-    names = tb.scope_names(flat)
-    assert names["conv_a1"] == "residual_1/conv_a1" and names["add1"] == "residual_1/add1"
-    assert names["conv_b2"] == "residual_2/conv_b2" and names["add2"] == "residual_2/add2"
-    # what follows the merge stays outside: the block collapses to one box between ReLUs
-    assert names["relu_out1"] == "relu_out1" and names["stem"] == "stem" and names["fc"] == "fc"
+    names = tb.scope_names(flat)  # the blocks, stage and head core/inferred.py gives a flat model
+    assert names["conv_a1"] == "stage1/block1/conv_a1" and names["add1"] == "stage1/block1/add1"
+    assert names["conv_b2"] == "stage1/block2/conv_b2" and names["add2"] == "stage1/block2/add2"
+    assert names["relu_out1"] == "stage1/block1/relu_out1" and names["stem"] == "stem" and names["fc"] == "head/fc"
+    assert flat.tree[("stage1",)].inferred == "shapes" and flat.tree[("stage1", "block1")].inferred == "skips"
 
 
 def test_nested_models_keep_their_module_scopes(nested: Any) -> None:
@@ -148,13 +148,13 @@ def test_graph_def_wiring_shapes_and_skip_attributes(flat: Any) -> None:
     gd = tb.graph_def(flat, names)
     by = {n.name: n for n in gd.node}
     assert set(by) == set(names.values())
-    add = by["residual_1/add1"]
+    add = by["stage1/block1/add1"]
     assert add.op == "Add"
     assert sorted(add.input) == sorted([names["stem"], names["conv_b1"]])
     assert add.attr["skip"].s.decode().startswith("identity skip from stem")
-    dims = [d.size for d in by["residual_1/conv_a1"].attr["_output_shapes"].list.shape[0].dim]
+    dims = [d.size for d in by["stage1/block1/conv_a1"].attr["_output_shapes"].list.shape[0].dim]
     assert dims == [1, 4, 8, 8]
-    assert by["fc"].attr["params"].i == 2570 and by["fc"].attr["kind"].s == b"linear"
+    assert by["head/fc"].attr["params"].i == 2570 and by["head/fc"].attr["kind"].s == b"linear"
     for node in gd.node:
         assert all(i in by for i in node.input)
 
@@ -168,14 +168,14 @@ def test_events_hold_the_graph_and_one_histogram_per_weight(flat: Any, tmp_path:
     assert len(graphs) == 1 and graphs[0].step == 7
     assert {e.step for e in events if e.WhichOneof("what") == "summary"} == {7}
     assert [v.tag for v in summaries] == list(run.tags) == [
-        "stem/weight", "residual_1/conv_a1/weight", "residual_1/conv_b1/weight",
-        "residual_2/conv_a2/weight", "residual_2/conv_b2/weight", "fc/weight", "fc/bias",
+        "stem/weight", "stage1/block1/conv_a1/weight", "stage1/block1/conv_b1/weight",
+        "stage1/block2/conv_a2/weight", "stage1/block2/conv_b2/weight", "head/fc/weight", "head/fc/bias",
     ]  # fmt: skip
     for v in summaries:
         assert v.metadata.plugin_data.plugin_name == "histograms"
         buckets = np.frombuffer(v.tensor.tensor_content, dtype=np.float64).reshape(-1, 3)
         assert buckets.shape == (30, 3)
-    fc = next(v for v in summaries if v.tag == "fc/weight")
+    fc = next(v for v in summaries if v.tag == "head/fc/weight")
     assert np.frombuffer(fc.tensor.tensor_content, dtype=np.float64).reshape(-1, 3)[:, 2].sum() == 2560
     assert [p.name for p in (tmp_path / "logs").iterdir()] == ["flat"]
 
@@ -324,7 +324,7 @@ def test_tensorboard_serves_the_scoped_graph(server: Server, seed_logdir: tuple[
     assert text.count('key: "_output_shapes"') == len(names)
     assert text.count('key: "skip"') == 14 and "projection skip from" in text
     flat = server.get("/data/plugin/graphs/graph", run="flat").decode()
-    assert 'name: "residual_1/add1"' in flat and 'name: "residual_2/conv_a2"' in flat
+    assert 'name: "stage1/block1/add1"' in flat and 'name: "stage1/block2/conv_a2"' in flat
 
 
 @pytest.mark.torch
@@ -350,4 +350,4 @@ def test_tensorboard_serves_histograms_over_steps(server: Server, seed_logdir: t
     big = server.get_json("/data/plugin/histograms/histograms", run="resnet", tag="stage4/1/conv2/weight")
     assert sum(c for _, _, c in big[0][2]) == pytest.approx(512 * 512 * 9)
     flat_tags = server.get_json("/data/plugin/histograms/tags")["flat"]
-    assert "residual_1/conv_a1/weight" in flat_tags
+    assert "stage1/block1/conv_a1/weight" in flat_tags
