@@ -104,6 +104,46 @@ def contract(nodes: dict[str, ViewNode], edges: Edges, keys: Iterable[str]) -> N
         del nodes[key]
 
 
+#: Boxes an activation may be written into (not a graph input or output, a glyph, a module).
+_TAKES_ACTIVATION = frozenset(_K) - {_K.INPUT, _K.OUTPUT, _K.MERGE, _K.MODULE, _K.ACTIVATION}
+
+
+def absorb_activations(nodes: dict[str, ViewNode], edges: Edges) -> None:
+    """Write an activation into the box of the layer it directly follows (``Conv2d 3×3, 64,
+    ReLU``), as papers do: when that layer feeds the activation only, in the same module,
+    on a plain arrow, and neither is folded. Its arrows out leave from that layer's box."""
+    from ._view import ViewEdge
+
+    outs: dict[str, list[str]] = {}
+    ins: dict[str, list[str]] = {}
+    for u, v in edges:
+        outs.setdefault(u, []).append(v)
+        ins.setdefault(v, []).append(u)
+    for key in list(nodes):
+        node = nodes[key]
+        srcs = ins.get(key, [])
+        if node.kind is not _K.ACTIVATION or node.repeat > 1 or node.inner_skips or len(srcs) != 1:
+            continue
+        prev = nodes.get(srcs[0])
+        if (prev is None or prev.kind not in _TAKES_ACTIVATION or prev.repeat > 1 or prev.then
+                or outs.get(prev.key) != [key] or prev.cluster != node.cluster or edges[(prev.key, key)].kind.is_skip):
+            continue
+        prev.then, prev.shape = _activation_name(node.type), node.shape
+        del edges[(prev.key, key)]
+        outs[prev.key] = []
+        for v in outs.pop(key, []):
+            e = edges.pop((key, v))
+            edges[(prev.key, v)] = ViewEdge(prev.id, e.dst, kind=e.kind, shape=e.shape, label=e.label)
+            outs[prev.key].append(v)
+            ins[v] = [prev.key if u == key else u for u in ins[v]]
+        del nodes[key]
+
+
+def _activation_name(kind: str) -> str:
+    """``NewGELUActivation`` -> ``NewGELU``: the class name without an ``Activation`` suffix."""
+    return kind[: -len("Activation")] if kind.endswith("Activation") and len(kind) > len("Activation") else kind
+
+
 #: Above this many op-less boxes (only a hostile layer table has them), those without arrows
 #: are left out instead of placed: placing them is quadratic in their number
 MAX_PLACED = 256
@@ -310,12 +350,20 @@ def _within(parent: str, name: str) -> str:
 def _says_more(node: ViewNode) -> bool:
     """Whether a box's short name says more than its type (``c_attn`` for Conv1D, not ``relu``)."""
     if node.kind is _K.MODULE:
-        return True
+        return not _index_only(node)
     name = _TRAILING.sub("", short_name(node)).replace("_", "").lower()
     kind = (node.type or "").replace("_", "").lower()
     if not name or node.type in ops.OP_KINDS and ops.op_slug(node.type).replace("_", "") == name:
         return False  # a functional op's slug
-    return not (kind.startswith(name) or name.startswith(kind))
+    return not (name in kind or name.startswith(kind))
+
+
+def _index_only(node: ViewNode) -> bool:
+    """Whether a box's name is only its position in its parent (``stage2.1`` in ``stage2``,
+    ``layer.0``): it names no role, and once folded (``× 4``) it names one repetition only."""
+    parent = node.path[-2] if len(node.path) > 1 else ""
+    name = node.path[-1] if node.path else node.name
+    return bool(parent) and name.startswith(parent + ".") and name[len(parent) + 1 :].isdigit()
 
 
 def name_roles(root: ViewCluster, by_id: dict[str, ViewNode], label: object) -> None:
@@ -335,7 +383,7 @@ def name_roles(root: ViewCluster, by_id: dict[str, ViewNode], label: object) -> 
             if not _is_glyph(node):
                 by_type.setdefault(node.type, []).append(node)
         for node in members:
-            if _says_more(node) or len(by_type.get(node.type, ())) > 1:
+            if _says_more(node) or len(by_type.get(node.type, ())) > 1 and not _index_only(node):
                 node.role = short_name(node)
         seen: dict[str, list[ViewNode]] = {}
         for node in members:
@@ -359,4 +407,4 @@ def _is_glyph(node: ViewNode) -> bool:
     return node.kind is _K.MERGE and node.repeat == 1 and ops.merge_symbol(node.type) in ("+", "\u00d7")
 
 
-__all__ = ["CONTAINERS", "PLUMBING_OPS", "cluster_name", "contract", "input_order", "name_roles", "place_opless", "plumbing", "short_name"]
+__all__ = ["CONTAINERS", "PLUMBING_OPS", "absorb_activations", "cluster_name", "contract", "input_order", "name_roles", "place_opless", "plumbing", "short_name"]

@@ -111,7 +111,7 @@ def test_checks_find_what_they_look_for(fixture_cache: Any, zoo: Any, monkeypatc
     monkeypatch.setattr(_paper, "plumbing", lambda *args: [])
     assert plumbing_boxes(a, paper) == ["flatten"]
     monkeypatch.setattr(_paper, "name_roles", lambda *args: None)
-    assert ("× 2  ResidualBlock", "Conv2d 3×3, 64\\n1×64×32×32\\n36.9K params") in duplicate_labels(a, paper)
+    assert ("× 2  ResidualBlock", "BatchNorm2d\\n1×64×32×32\\n128 params") in duplicate_labels(a, paper)
     monkeypatch.setattr(_paper, "place_opless", lambda *args: None)
     loose = floating_boxes(zoo("bart"), DrawOptions())
     assert [f.split(":")[0] for f in loose] == ["dot", "mermaid"] and loose[0].startswith("dot: shared\\n")
