@@ -64,6 +64,35 @@ def plumbing(analysis: Analysis, nodes: dict[str, ViewNode], edges: Edges) -> li
     return found
 
 
+#: Rotary position arithmetic, ``x * cos + cat(-x2, x1) * sin``: a Neg feeding a Concat
+#: feeding an Add or Sub (its multiplications by the tables are single-input glyphs).
+_ROTATE_HALF = ("Neg", "Concat", ("Add", "Sub"))
+
+
+def rotary(nodes: dict[str, ViewNode], edges: Edges) -> list[str]:
+    """The boxes of rotary position arithmetic (in view order), which the paper style absorbs
+    into the attention as it absorbs the rotary table's plumbing: every ``Neg -> Concat ->
+    Add`` chain of parameter-free boxes (rotate half), and a Concat that joins the rotated
+    part with the part left as it was (a partial rotary: GPT-NeoX, Phi)."""
+    outs: dict[str, list[str]] = {}
+    for u, v in edges:
+        outs.setdefault(u, []).append(v)
+
+    def of(key: str, types: str | tuple[str, ...]) -> list[str]:
+        return [v for v in outs.get(key, ()) if nodes[v].type in types and not nodes[v].params and nodes[v].repeat == 1]
+
+    neg, cat, add = _ROTATE_HALF
+    found = set()
+    for key, node in nodes.items():
+        if node.type == neg and not node.params and node.repeat == 1:
+            for c in of(key, cat):
+                for m in of(c, add):
+                    found |= {key, c, m}
+    adds = [k for k in found if nodes[k].type in add]
+    found |= {c for k in adds for c in of(k, cat)}
+    return [k for k in nodes if k in found]
+
+
 def _all_plumbing(analysis: Analysis, layer: object) -> bool:
     return all(op.op_type in PLUMBING_OPS for op in analysis.ops(layer))  # type: ignore[arg-type]
 
@@ -349,8 +378,8 @@ def _within(parent: str, name: str) -> str:
 
 def _says_more(node: ViewNode) -> bool:
     """Whether a box's short name says more than its type (``c_attn`` for Conv1D, not ``relu``)."""
-    if node.kind is _K.MODULE:
-        return not _index_only(node)
+    if node.kind is _K.MODULE and _index_only(node):
+        return False
     name = _TRAILING.sub("", short_name(node)).replace("_", "").lower()
     kind = (node.type or "").replace("_", "").lower()
     if not name or node.type in ops.OP_KINDS and ops.op_slug(node.type).replace("_", "") == name:
@@ -407,4 +436,4 @@ def _is_glyph(node: ViewNode) -> bool:
     return node.kind is _K.MERGE and node.repeat == 1 and ops.merge_symbol(node.type) in ("+", "\u00d7")
 
 
-__all__ = ["CONTAINERS", "PLUMBING_OPS", "absorb_activations", "cluster_name", "contract", "input_order", "name_roles", "place_opless", "plumbing", "short_name"]
+__all__ = ["CONTAINERS", "PLUMBING_OPS", "absorb_activations", "cluster_name", "contract", "input_order", "name_roles", "place_opless", "plumbing", "rotary", "short_name"]

@@ -285,6 +285,7 @@ def build_view(analysis: Analysis, options: DrawOptions) -> View:
     paper = options.style == "paper"
     if paper:
         _paper.contract(nodes, edges, _paper.plumbing(analysis, nodes, edges))
+        _paper.contract(nodes, edges, _paper.rotary(nodes, edges))
     _paper.place_opless(analysis, nodes, edges)
     if paper:
         _paper.absorb_activations(nodes, edges)
