@@ -57,7 +57,7 @@ def plumbing(analysis: Analysis, nodes: dict[str, ViewNode], edges: Edges) -> li
         layer = analysis.layer(node.members[0])
         if not layer.ops:
             found.append(key)
-        elif node.kind is _K.MERGE and fan_in.get(key, 0) < 2 and not node.inner_skips:
+        elif node.kind is _K.MERGE and fan_in.get(key, 0) < 2 and not node.inner_skips and not layer.params:
             found.append(key)
         elif node.kind is not _K.EMBEDDING and not layer.params and _all_plumbing(analysis, layer):
             found.append(key)
@@ -387,6 +387,19 @@ def _says_more(node: ViewNode) -> bool:
     return not (name in kind or name.startswith(kind))
 
 
+#: A name an exporter made up for a value (``clone_11``, ``layer_norm_4``, ``view_69``).
+_MADE_UP = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z][a-z0-9]*)*_\d+$")
+
+
+def name_outputs(nodes: list[ViewNode]) -> None:
+    """Give the graph outputs whose names the exporter made up (``clone_11``) the role
+    ``output`` (``output 1``, ``output 2``... when there are several), in view order."""
+    made = [n for n in nodes if n.kind is _K.OUTPUT and _MADE_UP.match(n.name)]
+    outputs = sum(1 for n in nodes if n.kind is _K.OUTPUT)
+    for i, node in enumerate(made, 1):
+        node.role = f"output {i}" if outputs > 1 else "output"
+
+
 def _index_only(node: ViewNode) -> bool:
     """Whether a box's name is only its position in its parent (``stage2.1`` in ``stage2``,
     ``layer.0``): it names no role, and once folded (``× 4``) it names one repetition only."""
@@ -436,4 +449,4 @@ def _is_glyph(node: ViewNode) -> bool:
     return node.kind is _K.MERGE and node.repeat == 1 and ops.merge_symbol(node.type) in ("+", "\u00d7")
 
 
-__all__ = ["CONTAINERS", "PLUMBING_OPS", "absorb_activations", "cluster_name", "contract", "input_order", "name_roles", "place_opless", "plumbing", "rotary", "short_name"]
+__all__ = ["CONTAINERS", "PLUMBING_OPS", "absorb_activations", "cluster_name", "contract", "input_order", "name_outputs", "name_roles", "place_opless", "plumbing", "rotary", "short_name"]

@@ -185,7 +185,7 @@ def node_label(node: ViewNode, options: DrawOptions, show_names: bool = True) ->
     where :func:`._paper.name_roles` gave it one.
     """
     if node.kind in _IO_KINDS:
-        lines = [display_name(node.name)]
+        lines = [display_name(node.name if show_names else node.role or node.name)]
         if options.shapes and node.shape is not None:
             lines.append(shape_text(node.shape))
         return "\n".join(lines)
@@ -297,6 +297,7 @@ def build_view(analysis: Analysis, options: DrawOptions) -> View:
     root = _clusters(analysis, kept, synthetic)
     if paper:
         _paper.name_roles(root, {n.id: n for n in kept}, lambda n: node_label(n, options, show_names=False))
+        _paper.name_outputs(kept)
     title = options.title if options.title is not None else model_title(analysis)
     return View(title=title or "", direction=options.direction, nodes=kept, edges=edge_list, root=root,
                 depth=depth, folded=fold, notes=notes)

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from modelmap.exporters import DrawOptions
-from modelmap.exporters._view import build_view
+from modelmap.exporters._view import build_view, node_label
 from modelmap.exporters.dot import generate_dot
 from modelmap.exporters.render import run_dot
 
@@ -122,7 +122,6 @@ def test_checks_find_what_they_look_for(fixture_cache: Any, zoo: Any, monkeypatc
 
 def _labels(analysis: Any, **kw: Any) -> dict[str, str]:
     view = build_view(analysis, DrawOptions(**kw))
-    from modelmap.exporters._view import node_label
 
     options = DrawOptions(**kw)
     return {n.key: node_label(n, options, options.style != "paper") for n in view.nodes}
@@ -310,3 +309,28 @@ def test_mermaid_draws_the_depth_and_folding_of_the_fitted_figure(fixture_cache:
         assert drawn == len(build_view(a, chosen).nodes), style
         every = len(build_view(a, DrawOptions(style=style, fold=False, fit="none")).nodes)
         assert drawn < every and _mermaid_boxes(generate_mermaid(a, DrawOptions(style=style, fold=False, fit="none"))) == every
+
+
+@pytest.mark.torch
+def test_outputs_with_made_up_names_read_output(fixture_cache: Any) -> None:
+    """T5's outputs are named ``clone_11`` and ``clone_27`` by the exporter: the paper style
+    says ``output 1``, ``output 2`` (the tooltip keeps the name); a user's name stays."""
+    t5 = build_view(fixture_cache.analysis("zoo", "t5"), DrawOptions(style="paper", depth=2, fit="none"))
+    outputs = [n for n in t5.nodes if n.kind == "output"]
+    paper = DrawOptions(style="paper")
+    assert [node_label(n, paper, False).splitlines()[0] for n in outputs] == ["output 1", "output 2"]
+    assert all(n.name.startswith("clone_") for n in outputs)
+    resnet = build_view(fixture_cache.analysis("torch", "seed_resnet"), paper)
+    assert [node_label(n, paper, False).splitlines()[0] for n in resnet.nodes if n.kind == "output"] == ["output"]
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("name", ["mistral", "mixtral"])
+def test_a_layer_with_weights_keeps_its_box(fixture_cache: Any, name: str) -> None:
+    """An RMSNorm ends in a Mul by its weight, so the analysis calls it a merge; with one
+    input it is still a layer with parameters, not a scale to absorb into an arrow."""
+    a = fixture_cache.analysis("zoo", name)
+    for options in (DrawOptions(style="paper", fold=True, fit="none"), DrawOptions(style="paper")):
+        keys = {n.key for n in build_view(a, options).nodes}
+        assert {"layers.0.input_layernorm", "layers.0.post_attention_layernorm", "norm"} <= keys, options
+    assert ("embed_tokens", "layers.0.input_layernorm", "") in _arrows(a, style="paper", fold=True, fit="none")
