@@ -94,7 +94,14 @@ def rotary(nodes: dict[str, ViewNode], edges: Edges) -> list[str]:
 
 
 def _all_plumbing(analysis: Analysis, layer: object) -> bool:
-    return all(op.op_type in PLUMBING_OPS for op in analysis.ops(layer))  # type: ignore[arg-type]
+    """Whether every op of ``layer`` is plumbing: a plumbing op, or one that makes only
+    integer or boolean tensors (position ids from a CumSum over a padding mask, RoBERTa)."""
+    return all(op.op_type in PLUMBING_OPS or _indices(op) for op in analysis.ops(layer))  # type: ignore[arg-type]
+
+
+def _indices(op: object) -> bool:
+    outputs = getattr(op, "outputs", ())
+    return bool(outputs) and all(str(t.dtype).startswith(("int", "uint", "bool")) for t in outputs)
 
 
 def contract(nodes: dict[str, ViewNode], edges: Edges, keys: Iterable[str]) -> None:

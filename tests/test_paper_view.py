@@ -334,3 +334,15 @@ def test_a_layer_with_weights_keeps_its_box(fixture_cache: Any, name: str) -> No
         keys = {n.key for n in build_view(a, options).nodes}
         assert {"layers.0.input_layernorm", "layers.0.post_attention_layernorm", "norm"} <= keys, options
     assert ("embed_tokens", "layers.0.input_layernorm", "") in _arrows(a, style="paper", fold=True, fit="none")
+
+
+@pytest.mark.torch
+def test_index_arithmetic_is_plumbing(fixture_cache: Any) -> None:
+    """RoBERTa makes its position ids from the input ids (Equal, Not, CumSum, Mul, Add, all
+    on int64): no box of that, the ids go straight into the position embedding."""
+    a = fixture_cache.analysis("zoo", "roberta")
+    view = build_view(a, DrawOptions(style="paper", fold=True, fit="none"))
+    assert not {n.type for n in view.nodes} & {"CumSum", "Equal", "Not"}
+    assert ("input_ids", "embeddings.position_embeddings", "") in _arrows(a, style="paper", fold=True, fit="none")
+    assert "embeddings/cum_sum" in {n.key for n in build_view(a, DrawOptions(fold=True, fit="none")).nodes}
+    assert_clean(a, "paper")
