@@ -199,7 +199,7 @@ def place_opless(analysis: Analysis, nodes: dict[str, ViewNode], edges: Edges) -
     """
     from ._view import ViewEdge
 
-    opless = [k for k, n in nodes.items() if len(n.members) == 1 and not analysis.layer(n.members[0]).ops]
+    opless = [k for k, n in nodes.items() if _opless(analysis, n)]
     if len(opless) > MAX_PLACED:  # a hostile layer table: placing is quadratic, leave them out
         linked = {k for pair in edges for k in pair}
         for k in opless:
@@ -210,7 +210,7 @@ def place_opless(analysis: Analysis, nodes: dict[str, ViewNode], edges: Edges) -
     rank = {k: i for i, k in enumerate(order)}
     for pos, key in enumerate(order):
         node = nodes[key]
-        if len(node.members) != 1 or analysis.layer(node.members[0]).ops:
+        if not _opless(analysis, node):
             continue
         ins = [u for u, v in edges if v == key]
         outs = [v for u, v in edges if u == key]
@@ -231,6 +231,11 @@ def place_opless(analysis: Analysis, nodes: dict[str, ViewNode], edges: Edges) -
                 edges[(key, reader)] = ViewEdge(node.id, nodes[reader].id)
             elif not users:
                 _splice(nodes, edges, order, pos)
+
+
+def _opless(analysis: Analysis, node: ViewNode) -> bool:
+    """Whether a box is one layer that left no op (a graph input or output is no layer)."""
+    return node.kind not in (_K.INPUT, _K.OUTPUT) and len(node.members) == 1 and not analysis.layer(node.members[0]).ops
 
 
 def _move(edges: Edges, pairs: list[tuple[str, str]], src: ViewNode | None = None, dst: ViewNode | None = None) -> None:

@@ -140,7 +140,7 @@ def test_the_bound_never_rules_out_a_figure_that_fits(analysed: Any, name: str) 
 def test_the_first_candidate_that_fits_is_drawn_from_most_detail_to_least(analysed: Any) -> None:
     a = analysed("torch", "seed_resnet")
     chosen = fit_drawing(a, DrawOptions(style="paper")).options
-    order = [(d, f) for d in [None, *range(a.max_depth - 1, 0, -1)] for f in (False, True)]
+    order = [(d, f) for d in [None, *range(a.max_depth - 1, 0, -1)] for f in (True, False)]
     position = order.index((chosen.depth, chosen.fold))
     assert position > 0  # every layer of the seed ResNet is too tall for a page
     for depth, fold in order[: position + 1]:
@@ -234,5 +234,5 @@ def test_dot_text_without_graphviz_is_fitted_by_the_bound(monkeypatch: pytest.Mo
     by_bound = fit_drawing(a, DrawOptions(style="paper"), measure=False)
     assert text == by_bound.dot and said == []
     # the bound is an upper bound: without Graphviz the figure has at least the detail measured with it
-    order = [(d, f) for d in [None, *range(a.max_depth - 1, 0, -1)] for f in (False, True)]
+    order = [(d, f) for d in [None, *range(a.max_depth - 1, 0, -1)] for f in (True, False)]
     assert order.index((by_bound.options.depth, by_bound.options.fold)) <= order.index((with_graphviz.depth, with_graphviz.fold))

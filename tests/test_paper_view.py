@@ -346,3 +346,16 @@ def test_index_arithmetic_is_plumbing(fixture_cache: Any) -> None:
     assert ("input_ids", "embeddings.position_embeddings", "") in _arrows(a, style="paper", fold=True, fit="none")
     assert "embeddings/cum_sum" in {n.key for n in build_view(a, DrawOptions(fold=True, fit="none")).nodes}
     assert_clean(a, "paper")
+
+
+@pytest.mark.torch
+def test_no_arrow_runs_into_a_graph_input(fixture_cache: Any) -> None:
+    """A graph input is no op-less layer to put on the data path: DeBERTa's attention mask
+    is read by the masked softmax, which also reads the scores; the scores must not be
+    rerouted into the mask (an arrow from the bottom of the figure up to its first row)."""
+    a = fixture_cache.analysis("zoo", "deberta_v2")
+    for style in STYLES:
+        view = build_view(a, DrawOptions(style=style, fold=True, fit="none"))
+        inputs = {n.id for n in view.nodes if n.kind == "input"}
+        assert [e for e in view.edges if e.dst in inputs] == [], style
+    assert ("attention_mask", "encoder.layer.0.attention.self/softmax", "") in _arrows(a, style="paper", fold=True, fit="none")
