@@ -413,11 +413,10 @@ def name_outputs(nodes: list[ViewNode]) -> None:
 
 
 def _index_only(node: ViewNode) -> bool:
-    """Whether a box's name is only its position in its parent (``stage2.1`` in ``stage2``,
-    ``layer.0``): it names no role, and once folded (``× 4``) it names one repetition only."""
-    parent = node.path[-2] if len(node.path) > 1 else ""
+    """Whether a box's name ends in its position (``stage2.1``, ``layers.0``): it names no
+    role, and once folded (``× 4``) it names one repetition only."""
     name = node.path[-1] if node.path else node.name
-    return bool(parent) and name.startswith(parent + ".") and name[len(parent) + 1 :].isdigit()
+    return "." in name and name.rsplit(".", 1)[1].isdigit()
 
 
 def name_roles(root: ViewCluster, by_id: dict[str, ViewNode], label: object) -> None:
