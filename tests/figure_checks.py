@@ -130,8 +130,8 @@ def duplicate_labels(analysis: Analysis, options: DrawOptions | None = None) -> 
 
 
 
-_SVG_GROUP = re.compile(r'<g id="[^"]*" class="(cluster|edge)">\s*<title>([^<]*)</title>(.*?)</g>\s*</g>|'
-                        r'<g id="[^"]*" class="(edge)">\s*<title>([^<]*)</title>(.*?)</g>', re.S)
+#: A cluster or an edge of a Graphviz SVG up to its first ``</g>`` (its tooltip's ``<a>`` group, or itself)
+_SVG_GROUP = re.compile(r'<g id="[^"]*" class="(cluster|edge)">\s*<title>([^<]*)</title>(.*?)</g>', re.S)
 _SVG_TEXT = re.compile(r'<text text-anchor="(start|middle|end)" x="(-?[\d.]+)" y="(-?[\d.]+)"[^>]*font-size="([\d.]+)"[^>]*>([^<]*)</text>')
 _SVG_PATH = re.compile(r'<path [^>]*\bd="M([^"]*)"')
 #: A Times or DejaVu glyph is on average at most this many ems wide (an estimate of a title's extent).
@@ -144,7 +144,7 @@ def title_crossings(svg: str) -> list[tuple[str, str]]:
     points sampled along the arrow's Bézier curve."""
     titles, curves = [], []
     for m in _SVG_GROUP.finditer(svg):
-        kind, title, body = (m.group(1), m.group(2), m.group(3)) if m.group(1) else (m.group(4), m.group(5), m.group(6))
+        kind, title, body = m.groups()
         if kind == "cluster":
             for anchor, x, y, size, text in _SVG_TEXT.findall(body):
                 w, fs = TITLE_EM * float(size) * len(_unescape(text)), float(size)
