@@ -11,7 +11,8 @@ is at least :data:`MIN_TEXT_PT` (6 pt).
 
 :func:`fit_drawing` measures rather than guesses. It walks the candidates from most
 detail to least (every layer, then depth ``max_depth - 1`` down to 1; at each depth
-unfolded, then folded), renders each with Graphviz's ``dot -Tsvg`` (which gives the
+folded, then unfolded: a block drawn once, marked ``x N``, says more than N copies
+of it in the same space), renders each with Graphviz's ``dot -Tsvg`` (which gives the
 size in points and every text's font size) and takes the first that fits. The depth
 and folding the caller fixed are kept; only the free ones are searched. A candidate
 is rendered only if a cheap bound (:func:`text_bound`: node boxes from their label
@@ -157,7 +158,7 @@ def fit_drawing(analysis: Analysis, options: DrawOptions, measure: bool = True, 
     if page is None:
         fitted = Fitted(_readable(analysis, options, depths, budget))
     else:
-        folds: list[bool | None] = [options.fold] if options.fold is not None else [False, True]
+        folds: list[bool | None] = [options.fold] if options.fold is not None else [True, False]
         fitted = _fit(analysis, options, page, depths, folds, measure and shutil.which("dot") is not None)
     if fitted.warning:
         warnings.warn(fitted.warning, DrawingWarning, stacklevel=3)

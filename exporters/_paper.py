@@ -57,15 +57,51 @@ def plumbing(analysis: Analysis, nodes: dict[str, ViewNode], edges: Edges) -> li
         layer = analysis.layer(node.members[0])
         if not layer.ops:
             found.append(key)
-        elif node.kind is _K.MERGE and fan_in.get(key, 0) < 2 and not node.inner_skips:
+        elif node.kind is _K.MERGE and fan_in.get(key, 0) < 2 and not node.inner_skips and not layer.params:
             found.append(key)
         elif node.kind is not _K.EMBEDDING and not layer.params and _all_plumbing(analysis, layer):
             found.append(key)
     return found
 
 
+#: Rotary position arithmetic, ``x * cos + cat(-x2, x1) * sin``: a Neg feeding a Concat
+#: feeding an Add or Sub (its multiplications by the tables are single-input glyphs).
+_ROTATE_HALF = ("Neg", "Concat", ("Add", "Sub"))
+
+
+def rotary(nodes: dict[str, ViewNode], edges: Edges) -> list[str]:
+    """The boxes of rotary position arithmetic (in view order), which the paper style absorbs
+    into the attention as it absorbs the rotary table's plumbing: every ``Neg -> Concat ->
+    Add`` chain of parameter-free boxes (rotate half), and a Concat that joins the rotated
+    part with the part left as it was (a partial rotary: GPT-NeoX, Phi)."""
+    outs: dict[str, list[str]] = {}
+    for u, v in edges:
+        outs.setdefault(u, []).append(v)
+
+    def of(key: str, types: str | tuple[str, ...]) -> list[str]:
+        return [v for v in outs.get(key, ()) if nodes[v].type in types and not nodes[v].params and nodes[v].repeat == 1]
+
+    neg, cat, add = _ROTATE_HALF
+    found = set()
+    for key, node in nodes.items():
+        if node.type == neg and not node.params and node.repeat == 1:
+            for c in of(key, cat):
+                for m in of(c, add):
+                    found |= {key, c, m}
+    adds = [k for k in found if nodes[k].type in add]
+    found |= {c for k in adds for c in of(k, cat)}
+    return [k for k in nodes if k in found]
+
+
 def _all_plumbing(analysis: Analysis, layer: object) -> bool:
-    return all(op.op_type in PLUMBING_OPS for op in analysis.ops(layer))  # type: ignore[arg-type]
+    """Whether every op of ``layer`` is plumbing: a plumbing op, or one that makes only
+    integer or boolean tensors (position ids from a CumSum over a padding mask, RoBERTa)."""
+    return all(op.op_type in PLUMBING_OPS or _indices(op) for op in analysis.ops(layer))  # type: ignore[arg-type]
+
+
+def _indices(op: object) -> bool:
+    outputs = getattr(op, "outputs", ())
+    return bool(outputs) and all(str(t.dtype).startswith(("int", "uint", "bool")) for t in outputs)
 
 
 def contract(nodes: dict[str, ViewNode], edges: Edges, keys: Iterable[str]) -> None:
@@ -104,6 +140,46 @@ def contract(nodes: dict[str, ViewNode], edges: Edges, keys: Iterable[str]) -> N
         del nodes[key]
 
 
+#: Boxes an activation may be written into (not a graph input or output, a glyph, a module).
+_TAKES_ACTIVATION = frozenset(_K) - {_K.INPUT, _K.OUTPUT, _K.MERGE, _K.MODULE, _K.ACTIVATION}
+
+
+def absorb_activations(nodes: dict[str, ViewNode], edges: Edges) -> None:
+    """Write an activation into the box of the layer it directly follows (``Conv2d 3×3, 64,
+    ReLU``), as papers do: when that layer feeds the activation only, in the same module,
+    on a plain arrow, and neither is folded. Its arrows out leave from that layer's box."""
+    from ._view import ViewEdge
+
+    outs: dict[str, list[str]] = {}
+    ins: dict[str, list[str]] = {}
+    for u, v in edges:
+        outs.setdefault(u, []).append(v)
+        ins.setdefault(v, []).append(u)
+    for key in list(nodes):
+        node = nodes[key]
+        srcs = ins.get(key, [])
+        if node.kind is not _K.ACTIVATION or node.repeat > 1 or node.inner_skips or len(srcs) != 1:
+            continue
+        prev = nodes.get(srcs[0])
+        if (prev is None or prev.kind not in _TAKES_ACTIVATION or prev.repeat > 1 or prev.then
+                or outs.get(prev.key) != [key] or prev.cluster != node.cluster or edges[(prev.key, key)].kind.is_skip):
+            continue
+        prev.then, prev.shape = _activation_name(node.type), node.shape
+        del edges[(prev.key, key)]
+        outs[prev.key] = []
+        for v in outs.pop(key, []):
+            e = edges.pop((key, v))
+            edges[(prev.key, v)] = ViewEdge(prev.id, e.dst, kind=e.kind, shape=e.shape, label=e.label)
+            outs[prev.key].append(v)
+            ins[v] = [prev.key if u == key else u for u in ins[v]]
+        del nodes[key]
+
+
+def _activation_name(kind: str) -> str:
+    """``NewGELUActivation`` -> ``NewGELU``: the class name without an ``Activation`` suffix."""
+    return kind[: -len("Activation")] if kind.endswith("Activation") and len(kind) > len("Activation") else kind
+
+
 #: Above this many op-less boxes (only a hostile layer table has them), those without arrows
 #: are left out instead of placed: placing them is quadratic in their number
 MAX_PLACED = 256
@@ -123,7 +199,7 @@ def place_opless(analysis: Analysis, nodes: dict[str, ViewNode], edges: Edges) -
     """
     from ._view import ViewEdge
 
-    opless = [k for k, n in nodes.items() if len(n.members) == 1 and not analysis.layer(n.members[0]).ops]
+    opless = [k for k, n in nodes.items() if _opless(analysis, n)]
     if len(opless) > MAX_PLACED:  # a hostile layer table: placing is quadratic, leave them out
         linked = {k for pair in edges for k in pair}
         for k in opless:
@@ -134,7 +210,7 @@ def place_opless(analysis: Analysis, nodes: dict[str, ViewNode], edges: Edges) -
     rank = {k: i for i, k in enumerate(order)}
     for pos, key in enumerate(order):
         node = nodes[key]
-        if len(node.members) != 1 or analysis.layer(node.members[0]).ops:
+        if not _opless(analysis, node):
             continue
         ins = [u for u, v in edges if v == key]
         outs = [v for u, v in edges if u == key]
@@ -155,6 +231,11 @@ def place_opless(analysis: Analysis, nodes: dict[str, ViewNode], edges: Edges) -
                 edges[(key, reader)] = ViewEdge(node.id, nodes[reader].id)
             elif not users:
                 _splice(nodes, edges, order, pos)
+
+
+def _opless(analysis: Analysis, node: ViewNode) -> bool:
+    """Whether a box is one layer that left no op (a graph input or output is no layer)."""
+    return node.kind not in (_K.INPUT, _K.OUTPUT) and len(node.members) == 1 and not analysis.layer(node.members[0]).ops
 
 
 def _move(edges: Edges, pairs: list[tuple[str, str]], src: ViewNode | None = None, dst: ViewNode | None = None) -> None:
@@ -309,13 +390,33 @@ def _within(parent: str, name: str) -> str:
 
 def _says_more(node: ViewNode) -> bool:
     """Whether a box's short name says more than its type (``c_attn`` for Conv1D, not ``relu``)."""
-    if node.kind is _K.MODULE:
-        return short_name(node).lower() != (node.type or "").lower()  # not "stem" over "Stem"
+    if node.kind is _K.MODULE and _index_only(node):
+        return False
     name = _TRAILING.sub("", short_name(node)).replace("_", "").lower()
     kind = (node.type or "").replace("_", "").lower()
     if not name or node.type in ops.OP_KINDS and ops.op_slug(node.type).replace("_", "") == name:
         return False  # a functional op's slug
-    return not (kind.startswith(name) or name.startswith(kind))
+    return not (name in kind or name.startswith(kind))
+
+
+#: A name an exporter made up for a value (``clone_11``, ``layer_norm_4``, ``view_69``).
+_MADE_UP = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z][a-z0-9]*)*_\d+$")
+
+
+def name_outputs(nodes: list[ViewNode]) -> None:
+    """Give the graph outputs whose names the exporter made up (``clone_11``) the role
+    ``output`` (``output 1``, ``output 2``... when there are several), in view order."""
+    made = [n for n in nodes if n.kind is _K.OUTPUT and _MADE_UP.match(n.name)]
+    outputs = sum(1 for n in nodes if n.kind is _K.OUTPUT)
+    for i, node in enumerate(made, 1):
+        node.role = f"output {i}" if outputs > 1 else "output"
+
+
+def _index_only(node: ViewNode) -> bool:
+    """Whether a box's name ends in its position (``stage2.1``, ``layers.0``): it names no
+    role, and once folded (``× 4``) it names one repetition only."""
+    name = node.path[-1] if node.path else node.name
+    return "." in name and name.rsplit(".", 1)[1].isdigit()
 
 
 def name_roles(root: ViewCluster, by_id: dict[str, ViewNode], label: object) -> None:
@@ -335,7 +436,7 @@ def name_roles(root: ViewCluster, by_id: dict[str, ViewNode], label: object) -> 
             if not _is_glyph(node):
                 by_type.setdefault(node.type, []).append(node)
         for node in members:
-            if _says_more(node) or len(by_type.get(node.type, ())) > 1:
+            if _says_more(node) or len(by_type.get(node.type, ())) > 1 and not _index_only(node):
                 node.role = short_name(node)
         seen: dict[str, list[ViewNode]] = {}
         for node in members:
@@ -359,4 +460,4 @@ def _is_glyph(node: ViewNode) -> bool:
     return node.kind is _K.MERGE and node.repeat == 1 and ops.merge_symbol(node.type) in ("+", "\u00d7")
 
 
-__all__ = ["CONTAINERS", "PLUMBING_OPS", "cluster_name", "contract", "input_order", "name_roles", "place_opless", "plumbing", "short_name"]
+__all__ = ["CONTAINERS", "PLUMBING_OPS", "absorb_activations", "cluster_name", "contract", "input_order", "name_outputs", "name_roles", "place_opless", "plumbing", "rotary", "short_name"]

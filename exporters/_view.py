@@ -56,6 +56,7 @@ class ViewNode:
     inner_skips: tuple[EdgeKind, ...] = ()  # skips hidden inside a collapsed module
     mark: str = ""  # a key of _style.MARKS ("added", "changed": draw --diff), "" for none
     role: str = ""  # the name line of a paper-style label ("c_attn"), "" for none (see _paper.name_roles)
+    then: str = ""  # the activation written into this box ("ReLU"), "" for none (see _paper.absorb_activations)
 
 
 @dataclass
@@ -184,7 +185,7 @@ def node_label(node: ViewNode, options: DrawOptions, show_names: bool = True) ->
     where :func:`._paper.name_roles` gave it one.
     """
     if node.kind in _IO_KINDS:
-        lines = [display_name(node.name)]
+        lines = [display_name(node.name if show_names else node.role or node.name)]
         if options.shapes and node.shape is not None:
             lines.append(shape_text(node.shape))
         return "\n".join(lines)
@@ -193,16 +194,26 @@ def node_label(node: ViewNode, options: DrawOptions, show_names: bool = True) ->
     if hyper:
         kind_line += f" {hyper}"
     name = node.name if show_names else node.role
-    lines = [display_name(name, middle=True), kind_line] if name else [kind_line]
+    if node.then:
+        kind_line += f", {node.then}"
+    if not show_names and node.repeat > 1:  # paper: "ResidualBlock × 4" on one line
+        kind_line += f" {_times(node.repeat, node.repeat_note)}"
+    if not show_names and name and node.kind is LayerKind.MODULE and node.type in _paper.CONTAINERS:
+        kind_line = ""  # paper: a container box is named by its role ("stage1"), not "Sequential"
+    lines = [line for line in (display_name(name, middle=True) if name else "", kind_line) if line]
     if options.shapes and node.shape is not None:
         lines.append(shape_text(node.shape))
     if options.params and node.params:
         lines.append(params_text(node.params))
-    for kind in node.inner_skips:
-        lines.append(f"+ {SKIP_WORDS[kind]}")
-    if node.repeat > 1:
+    if show_names:
+        lines += [f"+ {SKIP_WORDS[kind]}" for kind in node.inner_skips]
+    elif node.inner_skips:  # paper: one line, "+ projection, identity shortcut"
+        words = [SKIP_WORDS[kind] for kind in node.inner_skips]
+        tails = {w.rsplit(" ", 1)[-1] for w in words}
+        lines.append("+ " + (", ".join(w.rsplit(" ", 1)[0] for w in words) + f" {tails.pop()}" if len(tails) == 1 and len(words) > 1 else ", ".join(words)))
+    if show_names and node.repeat > 1:
         times = _times(node.repeat, node.repeat_note)
-        lines.append(f"{times}  ({node.repeat_span})" if show_names and node.repeat_span else times)
+        lines.append(f"{times}  ({node.repeat_span})" if node.repeat_span else times)
     return "\n".join(lines)
 
 
@@ -274,7 +285,10 @@ def build_view(analysis: Analysis, options: DrawOptions) -> View:
     paper = options.style == "paper"
     if paper:
         _paper.contract(nodes, edges, _paper.plumbing(analysis, nodes, edges))
+        _paper.contract(nodes, edges, _paper.rotary(nodes, edges))
     _paper.place_opless(analysis, nodes, edges)
+    if paper:
+        _paper.absorb_activations(nodes, edges)
 
     kept = list(nodes.values())
     id_of = {n.key: n.id for n in kept}
@@ -283,6 +297,7 @@ def build_view(analysis: Analysis, options: DrawOptions) -> View:
     root = _clusters(analysis, kept, synthetic)
     if paper:
         _paper.name_roles(root, {n.id: n for n in kept}, lambda n: node_label(n, options, show_names=False))
+        _paper.name_outputs(kept)
     title = options.title if options.title is not None else model_title(analysis)
     return View(title=title or "", direction=options.direction, nodes=kept, edges=edge_list, root=root,
                 depth=depth, folded=fold, notes=notes)

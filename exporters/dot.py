@@ -75,7 +75,7 @@ def view_to_pydot(view: View, options: DrawOptions) -> pydot.Dot:
     for edge in view.edges:
         attrs = _edge_attrs(edge, paper, labels)
         if (edge.src, edge.dst) in loose:
-            attrs["constraint"] = "false"
+            attrs["weight"] = "0"
         g.add_edge(pydot.Edge(edge.src, edge.dst, **attrs))
     _order_inputs(g, first, after)
     if options.legend and view.skip_kinds:

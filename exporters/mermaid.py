@@ -21,7 +21,8 @@ from modelmap.core.kinds import EdgeKind, LayerKind
 
 from ._base import DrawingWarning
 from ._escape import mermaid_string
-from ._options import DrawOptions
+from ._fit import fit_drawing
+from ._options import NO_FIT, DrawOptions
 from ._style import EDGE_STYLES, KIND_FILL, LOOKS, Look
 from ._view import View, ViewCluster, ViewEdge, ViewNode, build_view, cluster_label, merge_symbol, node_label
 
@@ -36,8 +37,14 @@ _TEXT_BUDGET = MAX_TEXT - 500
 
 
 def generate_mermaid(analysis: Analysis, options: DrawOptions | None = None) -> str:
-    """Mermaid text of ``analysis``, within Mermaid's default size limits."""
+    """Mermaid text of ``analysis``, within Mermaid's default size limits.
+
+    The depth and folding not given are those the DOT figure takes (:func:`._fit.fit_drawing`:
+    the paper style's fitted page, the detailed style's readable depth), so a README block
+    of a big model is drawn at a depth a reader can follow."""
     options = options or DrawOptions()
+    if options.fit != NO_FIT:
+        options = fit_drawing(analysis, options, budget=False).options
     first = build_view(analysis, options)
     text = view_to_mermaid(first, options)
     if _fits(first, options, text):

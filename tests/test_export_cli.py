@@ -121,7 +121,7 @@ def test_draw_without_graphviz_says_how_to_install_it(resnet_file: Path, tmp_pat
 def test_draw_warns_on_stderr_when_mermaid_must_simplify(tmp_path: Path) -> None:
     model = tmp_path / "gpt.onnx"
     onnx.save(_transformer(48), str(model))
-    r = run_cli("draw", str(model), "-o", str(tmp_path / "gpt.mmd"), "--no-fold")
+    r = run_cli("draw", str(model), "-o", str(tmp_path / "gpt.mmd"), "--no-fold", "--fit", "none")
     assert r.returncode == 0, r.stderr
     warnings = [ln for ln in r.stderr.splitlines() if ln.startswith("modelmap: warning: ")]
     assert len(warnings) == 1 and "too large for Mermaid" in warnings[0], r.stderr

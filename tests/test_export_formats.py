@@ -306,7 +306,7 @@ def test_mermaid_stays_within_mermaids_limits_by_folding_or_collapsing() -> None
     a = analyze(_transformer(48))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        text = generate(a, "mermaid", DrawOptions(fold=False))
+        text = generate(a, "mermaid", DrawOptions(fold=False, fit="none"))  # every layer asked for: over the limits
     assert len(text) <= MAX_TEXT and len(_links(text)) <= MAX_EDGES
     notes = [ln for ln in text.splitlines() if ln.startswith("%% ")]
     assert any("too large for Mermaid" in n for n in notes), notes

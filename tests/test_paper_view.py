@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from modelmap.exporters import DrawOptions
-from modelmap.exporters._view import build_view
+from modelmap.exporters._view import build_view, node_label
 from modelmap.exporters.dot import generate_dot
 from modelmap.exporters.render import run_dot
 
@@ -111,7 +111,7 @@ def test_checks_find_what_they_look_for(fixture_cache: Any, zoo: Any, monkeypatc
     monkeypatch.setattr(_paper, "plumbing", lambda *args: [])
     assert plumbing_boxes(a, paper) == ["flatten"]
     monkeypatch.setattr(_paper, "name_roles", lambda *args: None)
-    assert ("× 2  ResidualBlock", "Conv2d 3×3, 64\\n1×64×32×32\\n36.9K params") in duplicate_labels(a, paper)
+    assert ("× 2  ResidualBlock", "BatchNorm2d\\n1×64×32×32\\n128 params") in duplicate_labels(a, paper)
     monkeypatch.setattr(_paper, "place_opless", lambda *args: None)
     loose = floating_boxes(zoo("bart"), DrawOptions())
     assert [f.split(":")[0] for f in loose] == ["dot", "mermaid"] and loose[0].startswith("dot: shared\\n")
@@ -122,7 +122,6 @@ def test_checks_find_what_they_look_for(fixture_cache: Any, zoo: Any, monkeypatc
 
 def _labels(analysis: Any, **kw: Any) -> dict[str, str]:
     view = build_view(analysis, DrawOptions(**kw))
-    from modelmap.exporters._view import node_label
 
     options = DrawOptions(**kw)
     return {n.key: node_label(n, options, options.style != "paper") for n in view.nodes}
@@ -238,3 +237,125 @@ def test_skip_arrows_stay_as_short_as_their_folded_block(fixture_cache: Any) -> 
             _, y0, _, y1 = _box(edges[f"{e.src}->{e.dst}"])
             _, c0, _, c1 = _box(clusters[f"cluster_{block.id}"])
             assert y1 - y0 <= (c1 - c0) + 30, (style, view.node(e.src).key, view.node(e.dst).key)
+
+
+# ------------------------------------------------------------------------------ what a paper box says
+
+
+@pytest.mark.torch
+def test_container_boxes_are_named_by_role_and_position_names_left_out(fixture_cache: Any) -> None:
+    """A Sequential box reads ``stage1``, not ``stage1 / Sequential``; a folded block reads
+    ``ResidualBlock × 4``, not ``stage2.1 / ResidualBlock / × 4`` (its name is one repetition's)."""
+    a = fixture_cache.analysis("torch", "seed_resnet")
+    depth1 = _labels(a, style="paper", depth=1, fold=False, fit="none")
+    assert depth1["stage2"].splitlines()[:2] == ["stage2", "1×128×16×16"]
+    assert "Sequential" not in "\n".join(depth1.values())
+    assert "Sequential" in _labels(a, depth=1, fit="none")["stage2"]  # the detailed style keeps the class
+    folded = _labels(a, style="paper", depth=2, fold=True, fit="none")
+    assert folded["stage2.1"].splitlines() == ["ResidualBlock × 4", "1×128×16×16", "296K params", "+ identity shortcut"]
+    assert folded["stage2.0"].splitlines()[0] == "ResidualBlock"
+    assert not any(label.startswith("stage") for label in folded.values())
+
+
+@pytest.mark.torch
+def test_an_activation_is_written_into_the_layer_it_follows(fixture_cache: Any) -> None:
+    a = fixture_cache.analysis("torch", "seed_resnet")
+    every = dict(depth=None, fold=True, fit="none")
+    labels, arrows = _labels(a, style="paper", **every), _arrows(a, style="paper", **every)
+    assert labels["conv"].splitlines()[0] == "Conv2d 3×3, 64, ReLU" and "relu" not in labels
+    assert ("conv", "bn", "") in arrows  # the ReLU's arrow out leaves from the conv
+    assert labels["fc"].splitlines()[1] == "Linear 10, Softmax"
+    assert labels["stage1.0.conv1"].splitlines()[1] == "Conv2d 3×3, 64, ReLU"
+    # after the residual "+" the ReLU keeps its box: a merge glyph takes no activation
+    assert labels["stage1.0.relu2"].splitlines()[0] == "ReLU"
+    assert "relu" in _labels(a, **every)  # the detailed style draws every layer
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("name", ["gpt_neox", "llama"])
+def test_rotary_arithmetic_is_absorbed_into_the_attention(fixture_cache: Any, name: str) -> None:
+    """rotate_half (Neg, Concat) and its sum, and a partial rotary's Concat, are position
+    plumbing: the paper figure draws the projections straight into the attention scores."""
+    a = fixture_cache.analysis("zoo", name)
+    options = DrawOptions(style="paper", fold=True, fit="none")
+    view = build_view(a, options)
+    types = {n.type for n in view.nodes}
+    assert not types & {"Neg", "Concat"}, types
+    key = {n.id: n.key for n in view.nodes}
+    into_scores = {key[e.src] for e in view.edges if key[e.dst].endswith("/matmul")}
+    assert any(k.endswith(("query_key_value", "k_proj")) for k in into_scores), into_scores
+    assert any(n.type == "Neg" for n in build_view(a, DrawOptions(fold=True, fit="none")).nodes)  # detailed keeps them
+    assert_clean(a, "paper")
+
+
+def _mermaid_boxes(text: str) -> int:
+    return len(re.findall(r"^\s*n\d+[(\[]", text, re.M))
+
+
+@pytest.mark.torch
+def test_mermaid_draws_the_depth_and_folding_of_the_fitted_figure(fixture_cache: Any) -> None:
+    """A README block of a big model is drawn as the figure is: the paper style's fitted
+    page, the detailed style's readable depth; ``fit="none"`` draws every layer."""
+    from modelmap.exporters._fit import fit_drawing
+    from modelmap.exporters.mermaid import generate_mermaid
+
+    from .test_export_formats import _transformer
+    from .test_export_models import analyze
+
+    for a, style in ((fixture_cache.analysis("zoo", "gpt2"), "paper"), (analyze(_transformer(12)), "detailed")):
+        options = DrawOptions(style=style, fold=False)
+        chosen = fit_drawing(a, options).options
+        drawn = _mermaid_boxes(generate_mermaid(a, options))
+        assert drawn == len(build_view(a, chosen).nodes), style
+        every = len(build_view(a, DrawOptions(style=style, fold=False, fit="none")).nodes)
+        assert drawn < every and _mermaid_boxes(generate_mermaid(a, DrawOptions(style=style, fold=False, fit="none"))) == every
+
+
+@pytest.mark.torch
+def test_outputs_with_made_up_names_read_output(fixture_cache: Any) -> None:
+    """T5's outputs are named ``clone_11`` and ``clone_27`` by the exporter: the paper style
+    says ``output 1``, ``output 2`` (the tooltip keeps the name); a user's name stays."""
+    t5 = build_view(fixture_cache.analysis("zoo", "t5"), DrawOptions(style="paper", depth=2, fit="none"))
+    outputs = [n for n in t5.nodes if n.kind == "output"]
+    paper = DrawOptions(style="paper")
+    assert [node_label(n, paper, False).splitlines()[0] for n in outputs] == ["output 1", "output 2"]
+    assert all(n.name.startswith("clone_") for n in outputs)
+    resnet = build_view(fixture_cache.analysis("torch", "seed_resnet"), paper)
+    assert [node_label(n, paper, False).splitlines()[0] for n in resnet.nodes if n.kind == "output"] == ["output"]
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("name", ["mistral", "mixtral"])
+def test_a_layer_with_weights_keeps_its_box(fixture_cache: Any, name: str) -> None:
+    """An RMSNorm ends in a Mul by its weight, so the analysis calls it a merge; with one
+    input it is still a layer with parameters, not a scale to absorb into an arrow."""
+    a = fixture_cache.analysis("zoo", name)
+    for options in (DrawOptions(style="paper", fold=True, fit="none"), DrawOptions(style="paper")):
+        keys = {n.key for n in build_view(a, options).nodes}
+        assert {"layers.0.input_layernorm", "layers.0.post_attention_layernorm", "norm"} <= keys, options
+    assert ("embed_tokens", "layers.0.input_layernorm", "") in _arrows(a, style="paper", fold=True, fit="none")
+
+
+@pytest.mark.torch
+def test_index_arithmetic_is_plumbing(fixture_cache: Any) -> None:
+    """RoBERTa makes its position ids from the input ids (Equal, Not, CumSum, Mul, Add, all
+    on int64): no box of that, the ids go straight into the position embedding."""
+    a = fixture_cache.analysis("zoo", "roberta")
+    view = build_view(a, DrawOptions(style="paper", fold=True, fit="none"))
+    assert not {n.type for n in view.nodes} & {"CumSum", "Equal", "Not"}
+    assert ("input_ids", "embeddings.position_embeddings", "") in _arrows(a, style="paper", fold=True, fit="none")
+    assert "embeddings/cum_sum" in {n.key for n in build_view(a, DrawOptions(fold=True, fit="none")).nodes}
+    assert_clean(a, "paper")
+
+
+@pytest.mark.torch
+def test_no_arrow_runs_into_a_graph_input(fixture_cache: Any) -> None:
+    """A graph input is no op-less layer to put on the data path: DeBERTa's attention mask
+    is read by the masked softmax, which also reads the scores; the scores must not be
+    rerouted into the mask (an arrow from the bottom of the figure up to its first row)."""
+    a = fixture_cache.analysis("zoo", "deberta_v2")
+    for style in STYLES:
+        view = build_view(a, DrawOptions(style=style, fold=True, fit="none"))
+        inputs = {n.id for n in view.nodes if n.kind == "input"}
+        assert [e for e in view.edges if e.dst in inputs] == [], style
+    assert ("attention_mask", "encoder.layer.0.attention.self/softmax", "") in _arrows(a, style="paper", fold=True, fit="none")
