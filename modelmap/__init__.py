@@ -14,8 +14,6 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from typing import Any
-
 from ._api import analyze, compare, draw, draw_diff, table, to_onnx, weight_stats, write_tensorboard, write_weights
 from ._errors import (
     ConversionError,
@@ -60,7 +58,7 @@ __all__ = [
 _LAZY = {"Analysis": "modelmap.core.analysis", "DrawOptions": "modelmap.exporters._options"}
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     if name in _LAZY:
         import importlib
 
