@@ -149,10 +149,9 @@ def _cached_drawing(
     for an Analysis, a format that reads weights, or an exporter with its own writer.
 
     ``command`` (``draw``, ``table``) tells apart exporters of one name in two registries."""
-    from modelmap.core import Analysis
     from modelmap.exporters import Exporter
 
-    if isinstance(model, Analysis) or exporter.name not in _STRUCTURE_FORMATS or type(exporter).write is not Exporter.write:
+    if _is_analysis(model) or exporter.name not in _STRUCTURE_FORMATS or type(exporter).write is not Exporter.write:
         return None
     from types import SimpleNamespace
 
@@ -164,6 +163,15 @@ def _cached_drawing(
     # the converters' options, without importing the converters (a hit needs none of them)
     options = SimpleNamespace(input_shape=input_shape, opset=None, verbose=verbose)
     return drawing(model, example_input, options, (command, exporter), opts, cache, analyse)
+
+
+def _is_analysis(model: Any) -> bool:
+    """``isinstance(model, Analysis)`` without importing the core (networkx) when no
+    Analysis can exist yet: a cache hit needs none of it."""
+    import sys
+
+    module = sys.modules.get("modelmap.core.analysis")
+    return module is not None and isinstance(model, module.Analysis)
 
 
 def table(

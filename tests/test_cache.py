@@ -7,6 +7,7 @@ never by timing.
 
 from __future__ import annotations
 
+import json
 import linecache
 import logging
 import os
@@ -510,3 +511,26 @@ def test_a_transformers_model_has_one_key_in_every_process() -> None:
         assert r.returncode == 0, r.stderr
         keys.add(r.stdout.strip().splitlines()[-1])
     assert len(keys) == 1
+
+
+@pytest.mark.torch
+def test_a_drawing_hit_imports_no_converter_and_no_core(tmp_path: Path) -> None:
+    """A notebook re-drawing a model it drew before pays for the key and the file only: not
+    for onnx, networkx or the core (0.5 s of imports, more than torchview's whole drawing)."""
+    pytest.importorskip("torch")
+    code = textwrap.dedent(f"""
+        import sys, json
+        from fixtures.torch_models import convnet
+        model, x = convnet()
+        import modelmap as mm
+        mm.draw(model, {str(tmp_path / "a.svg")!r}, x)
+        before = set(sys.modules)
+        print(json.dumps(sorted(m for m in ("onnx", "networkx", "modelmap.core", "modelmap.converters") if m in before)))
+    """)
+    env = {**os.environ, "MODELMAP_CACHE": str(tmp_path / "cache")}
+    first = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env)
+    assert first.returncode == 0, first.stderr
+    assert json.loads(first.stdout.splitlines()[-1]) != []  # a miss converts
+    second = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env)
+    assert second.returncode == 0, second.stderr
+    assert json.loads(second.stdout.splitlines()[-1]) == []
