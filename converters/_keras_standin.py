@@ -196,26 +196,21 @@ def check_structure(onnx: Any, proto: Any) -> None:
     """``onnx.checker.check_model(full_check=True)`` for a model whose large weights have no values.
 
     The checker refuses a tensor without data, so it runs on a copy (small: no values)
-    in which each such initializer is a graph input of the same name, type and shape
-    instead: topology, operator schemas, types and shape inference are all checked.
+    in which each such initializer (:func:`modelmap.core.tensors.without_values`) is a
+    graph input of the same name, type and shape instead: topology, operator schemas,
+    types and shape inference are all checked.
     """
-    empty = [t for t in proto.graph.initializer if _has_no_data(t)]
-    if not empty:
+    from modelmap.core.tensors import without_values
+
+    names = set(without_values(proto.graph))
+    if not names:
         onnx.checker.check_model(proto, full_check=True)
         return
+    empty = [t for t in proto.graph.initializer if t.name in names]
     skeleton = onnx.ModelProto()
     skeleton.CopyFrom(proto)
-    names = {t.name for t in empty}
     kept = [t for t in skeleton.graph.initializer if t.name not in names]
     del skeleton.graph.initializer[:]
     skeleton.graph.initializer.extend(kept)
     skeleton.graph.input.extend(onnx.helper.make_tensor_value_info(t.name, t.data_type, list(t.dims)) for t in empty)
     onnx.checker.check_model(skeleton, full_check=True)
-
-
-def _has_no_data(tensor: Any) -> bool:
-    """An initializer of 1+ numbers with no value field and no external data."""
-    if tensor.data_location == 1 or int(np.prod(tensor.dims, dtype=np.int64)) == 0:  # 1: EXTERNAL
-        return False
-    fields = ("raw_data", "float_data", "double_data", "int32_data", "int64_data", "uint64_data", "string_data")
-    return not any(tensor.HasField(f) if f == "raw_data" else len(getattr(tensor, f)) for f in fields)
