@@ -30,7 +30,7 @@ from modelmap._errors import ConversionError
 
 from ._base import ConvertOptions, quiet, step
 from ._torch_errors import failure_reason
-from ._torch_weights import state_as_initializers
+from ._torch_weights import on_meta, state_as_initializers
 
 ROUTE_DYNAMO = "torch.onnx dynamo"
 ROUTE_TORCHSCRIPT = "torch.onnx torchscript"
@@ -75,14 +75,12 @@ def structure_route_suits(model: Any, options: ConvertOptions) -> bool:
     :func:`._torch_compat.math_attention`) and no module from ``transformers``."""
     import torch
 
-    if options.weights:
+    if options.weights or on_meta(model):
         return False
     for module in model.modules():
         if isinstance(module, torch.nn.MultiheadAttention):
             return False
         if type(module).__module__.split(".", 1)[0] == "transformers":
-            return False
-        if any(p.is_meta for p in module.parameters(recurse=False)):
             return False
     return True
 
