@@ -74,9 +74,7 @@ def rotary(nodes: dict[str, ViewNode], edges: Edges) -> list[str]:
     into the attention as it absorbs the rotary table's plumbing: every ``Neg -> Concat ->
     Add`` chain of parameter-free boxes (rotate half), and a Concat that joins the rotated
     part with the part left as it was (a partial rotary: GPT-NeoX, Phi)."""
-    outs: dict[str, list[str]] = {}
-    for u, v in edges:
-        outs.setdefault(u, []).append(v)
+    outs, _ = _adjacency(edges)
 
     def of(key: str, types: str | tuple[str, ...]) -> list[str]:
         return [v for v in outs.get(key, ()) if nodes[v].type in types and not nodes[v].params and nodes[v].repeat == 1]
@@ -150,11 +148,7 @@ def absorb_activations(nodes: dict[str, ViewNode], edges: Edges) -> None:
     on a plain arrow, and neither is folded. Its arrows out leave from that layer's box."""
     from ._view import ViewEdge
 
-    outs: dict[str, list[str]] = {}
-    ins: dict[str, list[str]] = {}
-    for u, v in edges:
-        outs.setdefault(u, []).append(v)
-        ins.setdefault(v, []).append(u)
+    outs, ins = _adjacency(edges)
     for key in list(nodes):
         node = nodes[key]
         srcs = ins.get(key, [])
@@ -173,6 +167,16 @@ def absorb_activations(nodes: dict[str, ViewNode], edges: Edges) -> None:
             outs[prev.key].append(v)
             ins[v] = [prev.key if u == key else u for u in ins[v]]
         del nodes[key]
+
+
+def _adjacency(edges: Edges) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """Each box's arrows out and in, by key, in ``edges`` order."""
+    outs: dict[str, list[str]] = {}
+    ins: dict[str, list[str]] = {}
+    for u, v in edges:
+        outs.setdefault(u, []).append(v)
+        ins.setdefault(v, []).append(u)
+    return outs, ins
 
 
 def _activation_name(kind: str) -> str:

@@ -207,10 +207,8 @@ def node_label(node: ViewNode, options: DrawOptions, show_names: bool = True) ->
         lines.append(params_text(node.params))
     if show_names:
         lines += [f"+ {SKIP_WORDS[kind]}" for kind in node.inner_skips]
-    elif node.inner_skips:  # paper: one line, "+ projection, identity shortcut"
-        words = [SKIP_WORDS[kind] for kind in node.inner_skips]
-        tails = {w.rsplit(" ", 1)[-1] for w in words}
-        lines.append("+ " + (", ".join(w.rsplit(" ", 1)[0] for w in words) + f" {tails.pop()}" if len(tails) == 1 and len(words) > 1 else ", ".join(words)))
+    elif node.inner_skips:  # paper: one line
+        lines.append(_skips_line(node.inner_skips))
     if show_names and node.repeat > 1:
         times = _times(node.repeat, node.repeat_note)
         lines.append(f"{times}  ({node.repeat_span})" if node.repeat_span else times)
@@ -220,6 +218,15 @@ def node_label(node: ViewNode, options: DrawOptions, show_names: bool = True) ->
 def _times(count: int, note: str) -> str:
     """``× 4``, or ``× 2, shared weights``."""
     return f"\u00d7 {count}, {note}" if note else f"\u00d7 {count}"
+
+
+def _skips_line(kinds: tuple[EdgeKind, ...]) -> str:
+    """``+ projection, identity shortcut``: the skips' words on one line, a shared last word once."""
+    words = [SKIP_WORDS[kind] for kind in kinds]
+    heads, tails = zip(*(w.rsplit(" ", 1) if " " in w else (w, "") for w in words))
+    if len(words) > 1 and len(set(tails)) == 1 and tails[0]:
+        return "+ " + ", ".join(heads) + f" {tails[0]}"
+    return "+ " + ", ".join(words)
 
 
 def cluster_label(cluster: ViewCluster, show_names: bool = True) -> str:
