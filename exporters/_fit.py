@@ -21,7 +21,9 @@ could fit; when none fits, candidates are rendered in the order of their bounds 
 no remaining bound can beat the best measured, which is drawn with one
 :class:`~._base.DrawingWarning` giving the sizes. Renderings are cached on the
 analysis per candidate, so drawing the same figure as SVG, then PDF, lays it out once
-more at most.
+more at most. The figure drawn then has its cluster titles cleared of arrows
+(:mod:`._titles`: one to six more layouts when an arrow crosses a title, none otherwise),
+unless that would make a figure that fits no longer fit.
 
 The detailed style without ``fit`` renders nothing extra: it takes the deepest depth
 whose view has at most :data:`READABLE_BOXES` boxes (a 20,000-op model is not drawn
@@ -43,6 +45,7 @@ from modelmap._limits import GRAPHVIZ_NODES
 from ._base import DrawingWarning
 from ._options import FIT_PAGES, NO_FIT, DrawOptions
 from ._style import LOOKS
+from ._titles import clear_titles
 from ._view import View, build_view, merge_symbol, node_label
 from .dot import view_to_dot
 
@@ -155,11 +158,14 @@ def fit_drawing(analysis: Analysis, options: DrawOptions, measure: bool = True, 
         depths = [None, *range(min(analysis.max_depth - 1, MAX_DEPTHS), 0, -1)]
     if page is not None and options.fit is None and len(depths) == 1 and options.fold is not None:
         page = None  # the paper style's default page yields to a depth and folding both given
+    measure = measure and shutil.which("dot") is not None
     if page is None:
         fitted = Fitted(_readable(analysis, options, depths, budget))
     else:
         folds: list[bool | None] = [options.fold] if options.fold is not None else [True, False]
-        fitted = _fit(analysis, options, page, depths, folds, measure and shutil.which("dot") is not None)
+        fitted = _fit(analysis, options, page, depths, folds, measure)
+    if measure:
+        fitted = Fitted(_clear_titles(analysis, fitted.chosen, page), fitted.warning)
     if fitted.warning:
         warnings.warn(fitted.warning, DrawingWarning, stacklevel=3)
     return fitted
@@ -237,8 +243,6 @@ def _what(chosen: DrawOptions, asked: DrawOptions) -> str:
 
 def _render(analysis: Analysis, cand: DrawOptions, view: View) -> Rendered:
     """``cand`` laid out by Graphviz as SVG and measured; once per candidate and analysis."""
-    from .render import run_dot
-
     key = ("exporters._fit", replace(cand, dpi=None))
     cache = analysis._cache
     done = cache.get(key)
@@ -246,13 +250,51 @@ def _render(analysis: Analysis, cand: DrawOptions, view: View) -> Rendered:
         dot = view_to_dot(view, cand)
         same = cache.get(("exporters._fit", dot))  # another candidate with the same picture
         if same is None:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always", DrawingWarning)
-                svg = run_dot(dot, "svg").decode("utf-8")
-            said = tuple(str(w.message) for w in caught if issubclass(w.category, DrawingWarning))
-            same = cache[("exporters._fit", dot)] = Rendered(cand, dot, svg, measure_svg(svg), said)
+            same = cache[("exporters._fit", dot)] = _laid_out(cand, dot)
         done = cache[key] = replace(same, options=cand)
     return done
+
+
+def _laid_out(cand: DrawOptions, dot: str) -> Rendered:
+    """``dot`` laid out by Graphviz as SVG and measured, Graphviz's warnings kept."""
+    from .render import run_dot
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", DrawingWarning)
+        svg = run_dot(dot, "svg").decode("utf-8")
+    said = tuple(str(w.message) for w in caught if issubclass(w.category, DrawingWarning))
+    return Rendered(cand, dot, svg, measure_svg(svg), said)
+
+
+def _clear_titles(analysis: Analysis, chosen: Rendered, page: Page | None) -> Rendered:
+    """``chosen`` with its cluster titles clear of arrows (:mod:`._titles`), unless clearing
+    them would make a figure that fits no longer fit. A view over Graphviz's budget (the
+    DOT exporter's text, never laid out) and a figure without clusters are left as they are."""
+    view = build_view(analysis, chosen.options)
+    if not view.root.children or len(view.nodes) > GRAPHVIZ_NODES.value():
+        return chosen
+    if chosen.svg is None:
+        chosen = _render(analysis, chosen.options, view)
+    assert chosen.svg is not None and chosen.size is not None
+    key = ("exporters._titles", chosen.dot)
+    done = analysis._cache.get(key)
+    if done is None:
+        layouts: dict[str, Rendered] = {}
+
+        def render(sides: dict[str, str]) -> str:
+            dot = view_to_dot(view, chosen.options, sides)
+            if dot not in layouts:
+                layouts[dot] = _laid_out(chosen.options, dot)
+            return layouts[dot].svg or ""
+
+        sides, svg = clear_titles(chosen.svg, render)
+        done = next((r for r in layouts.values() if r.svg is svg), chosen) if sides else chosen
+        if page is not None and done.size is not None and done.size.smallest_text(page) < min(
+            page.min_text_pt, chosen.size.smallest_text(page)
+        ):
+            done = chosen
+        analysis._cache[key] = done
+    return replace(done, options=chosen.options)
 
 
 _SVG_SIZE = re.compile(r'<svg\b[^>]*?\bwidth="([\d.]+)(pt|px|in)?"[^>]*?\bheight="([\d.]+)(pt|px|in)?"')

@@ -14,16 +14,18 @@ ids (``n0``, ``cluster_c0``, ``legend_0a``) are generated, never taken from name
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import pydot
 
 from modelmap.core.kinds import EdgeKind, LayerKind
 
-from ._escape import dot_string
+from ._escape import dot_string, xml_text
 from ._options import DrawOptions
 from ._paper import input_order
 from ._style import EDGE_STYLES, KIND_FILL, LOOKS, MARKS, Look
+from ._titles import GAP, text_width
 from ._view import (
     View,
     ViewCluster,
@@ -47,9 +49,10 @@ def generate_dot(analysis: Analysis, options: DrawOptions | None = None) -> str:
     return view_to_dot(build_view(analysis, options), options)
 
 
-def view_to_dot(view: View, options: DrawOptions) -> str:
-    """Lay a :class:`~._view.View` out as DOT text."""
-    return dot_text(view, view_to_pydot(view, options))
+def view_to_dot(view: View, options: DrawOptions, titles: Mapping[str, str] | None = None) -> str:
+    """Lay a :class:`~._view.View` out as DOT text; ``titles``: where the titles of some
+    clusters go, by cluster id (see :func:`._titles.clear_titles`; elsewhere top left)."""
+    return dot_text(view, view_to_pydot(view, options, titles))
 
 
 def dot_text(view: View, g: pydot.Dot) -> str:
@@ -58,14 +61,14 @@ def dot_text(view: View, g: pydot.Dot) -> str:
     return "".join(f"// {dot_string(note)}\n" for note in view.notes) + g.to_string()
 
 
-def view_to_pydot(view: View, options: DrawOptions) -> pydot.Dot:
+def view_to_pydot(view: View, options: DrawOptions, titles: Mapping[str, str] | None = None) -> pydot.Dot:
     """The view as a pydot graph: clusters, boxes (styled by kind and mark), edges, legend."""
     look = LOOKS[options.style]
     paper = options.style == "paper"
     g = _graph(view, look, paper)
     containers: dict[str, pydot.Dot | pydot.Subgraph] = {"": g}
     for cluster in view.root.children:
-        _add_cluster(g, cluster, containers, look, paper)
+        _add_cluster(g, cluster, containers, look, paper, titles or {})
     where = {nid: c.id for c in view.clusters() for nid in c.nodes}
     for node in view.nodes:
         containers[where.get(node.id, "")].add_node(pydot.Node(node.id, **_node_attrs(node, options, look, paper)))
@@ -151,25 +154,38 @@ def tooltip(text: str) -> str:
 
 
 def _add_cluster(
-    parent: pydot.Dot | pydot.Subgraph, cluster: ViewCluster, containers: dict[str, Any], look: Look, paper: bool
+    parent: pydot.Dot | pydot.Subgraph, cluster: ViewCluster, containers: dict[str, Any], look: Look, paper: bool,
+    titles: Mapping[str, str],
 ) -> None:
     """``cluster`` and its descendants as nested ``cluster_`` subgraphs, registered in ``containers``."""
     repeated = cluster.repeat > 1
+    text = cluster_label(cluster, look.show_names)
+    place = titles.get(cluster.id, "tl")
     sub = pydot.Cluster(
         cluster.id,
-        label=dot_string(cluster_label(cluster, look.show_names)),
+        label=_wide_title(text, place[1], look) if place.endswith("w") else dot_string(text),
         tooltip=tooltip("/".join(s for s in cluster.key if not s.startswith("\x00")) or cluster.name),
         style=dot_string("rounded,bold" if repeated else ("rounded,dashed" if paper else "rounded")),
         color=dot_string("#333333" if repeated else look.cluster_colour),
         fontsize=str(look.cluster_font_size),
         fontcolor=dot_string("#000000" if repeated or paper else "#52606d"),
-        labeljust="l",
+        labelloc=place[0],  # every cluster says it: a cluster inherits its parent's
+        labeljust=place[1],
         penwidth=str(1.6 if repeated else look.pen),
     )
     parent.add_subgraph(sub)
     containers[cluster.id] = sub
     for child in cluster.children:
-        _add_cluster(sub, child, containers, look, paper)
+        _add_cluster(sub, child, containers, look, paper, titles)
+
+
+def _wide_title(text: str, side: str, look: Look) -> str:
+    """``text`` as an HTML-like label beside an empty cell as wide as the text: the cluster is
+    then at least twice as wide as its title, which sits at ``side`` (``l`` or ``r``)."""
+    spacer = f'<td width="{round(text_width(text, look.font, look.cluster_font_size) + 4 * GAP)}"></td>'
+    cells = (f"<td>{xml_text(text)}</td>", spacer)
+    row = "".join(cells if side == "l" else cells[::-1])
+    return f'<<table border="0" cellborder="0" cellspacing="0" cellpadding="0"><tr>{row}</tr></table>>'
 
 
 def _node_attrs(node: ViewNode, options: DrawOptions, look: Look, paper: bool) -> dict[str, str]:

@@ -23,6 +23,7 @@ from dataclasses import replace
 
 from modelmap.core import Analysis
 from modelmap.exporters import DrawOptions
+from modelmap.exporters._titles import bezier_points, text_width
 from modelmap.exporters.dot import generate_dot
 from modelmap.exporters.mermaid import generate_mermaid
 
@@ -132,27 +133,27 @@ def duplicate_labels(analysis: Analysis, options: DrawOptions | None = None) -> 
 
 #: A cluster or an edge of a Graphviz SVG up to its first ``</g>`` (its tooltip's ``<a>`` group, or itself)
 _SVG_GROUP = re.compile(r'<g id="[^"]*" class="(cluster|edge)">\s*<title>([^<]*)</title>(.*?)</g>', re.S)
-_SVG_TEXT = re.compile(r'<text text-anchor="(start|middle|end)" x="(-?[\d.]+)" y="(-?[\d.]+)"[^>]*font-size="([\d.]+)"[^>]*>([^<]*)</text>')
+_SVG_TEXT = re.compile(
+    r'<text text-anchor="(start|middle|end)" x="(-?[\d.]+)" y="(-?[\d.]+)"[^>]*font-family="([^"]*)"[^>]*font-size="([\d.]+)"[^>]*>([^<]*)</text>'
+)
 _SVG_PATH = re.compile(r'<path [^>]*\bd="M([^"]*)"')
-#: A Times or DejaVu glyph is on average at most this many ems wide (an estimate of a title's extent).
-TITLE_EM = 0.45
 
 
 def title_crossings(svg: str) -> list[tuple[str, str]]:
     """``(cluster title, edge)`` for every arrow drawn through a cluster's title, read from the
-    SVG Graphviz wrote: the title's box (its text's extent, :data:`TITLE_EM` per glyph) against
-    points sampled along the arrow's Bézier curve."""
+    SVG Graphviz wrote: the title's box (its text's extent from the font's metrics, which SVG
+    does not give) against points sampled along the arrow's Bézier curve."""
     titles, curves = [], []
     for m in _SVG_GROUP.finditer(svg):
         kind, title, body = m.groups()
         if kind == "cluster":
-            for anchor, x, y, size, text in _SVG_TEXT.findall(body):
-                w, fs = TITLE_EM * float(size) * len(_unescape(text)), float(size)
+            for anchor, x, y, font, size, text in _SVG_TEXT.findall(body):
+                w, fs = text_width(_unescape(text), font, float(size)), float(size)
                 x0 = {"start": float(x), "middle": float(x) - w / 2, "end": float(x) - w}[anchor]
                 titles.append((_unescape(text), (x0, float(y) - 0.7 * fs, x0 + w, float(y) + 0.1 * fs)))
         else:
             for d in _SVG_PATH.findall(body):
-                curves.append((_unescape(title), _bezier_points(d)))
+                curves.append((_unescape(title), bezier_points(d)))
     found = []
     for text, (x0, y0, x1, y1) in titles:
         for edge, points in curves:
@@ -165,16 +166,4 @@ def _unescape(text: str) -> str:
     return text.replace("&#45;", "-").replace("&gt;", ">").replace("&lt;", "<").replace("&amp;", "&").replace("&#160;", " ")
 
 
-def _bezier_points(d: str, steps: int = 12) -> list[tuple[float, float]]:
-    """Points along the cubic Bézier path ``d`` (Graphviz writes ``x,y C x,y x,y x,y ...``)."""
-    nums = [float(v) for v in re.findall(r"-?[\d.]+", d)]
-    pts = list(zip(nums[::2], nums[1::2], strict=False))
-    out = pts[:1]
-    for i in range(0, len(pts) - 3, 3):
-        p0, p1, p2, p3 = pts[i : i + 4]
-        for s in range(1, steps + 1):
-            t = s / steps
-            a, b, c, e = (1 - t) ** 3, 3 * (1 - t) ** 2 * t, 3 * (1 - t) * t * t, t**3
-            out.append((a * p0[0] + b * p1[0] + c * p2[0] + e * p3[0], a * p0[1] + b * p1[1] + c * p2[1] + e * p3[1]))
-    return out
 __all__ = ["PLUMBING_OPS", "duplicate_labels", "floating_boxes", "plumbing_boxes", "title_crossings"]

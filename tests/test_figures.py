@@ -6,8 +6,9 @@ frameworks, each converted once per run through the shared cache (``tests/fixtur
 
 - the default paper figure, ``modelmap draw MODEL -o fig.svg --style paper``, measured in
   the SVG Graphviz writes, keeps every text at 6 pt or more once scaled to a 7 x 9 in
-  text area, without a warning; the Keras models (flat: one level of layers) fit through
-  the stages and blocks ``core/inferred.py`` gives them;
+  text area, without a warning, and no arrow runs through a cluster's title; the Keras
+  models (flat: one level of layers) fit through the stages and blocks
+  ``core/inferred.py`` gives them;
 - no box floats, no box is plumbing, no two boxes of one cluster share a label
   (``tests/figure_checks.py``), in both styles, as drawn by default and with every layer.
 
@@ -40,7 +41,7 @@ from modelmap.exporters._fit import READABLE_BOXES, Page, fit_drawing, fit_page,
 from modelmap.exporters._view import build_view
 from tests.conftest import skip_or_fail_without
 
-from .figure_checks import duplicate_labels, floating_boxes, plumbing_boxes
+from .figure_checks import duplicate_labels, floating_boxes, plumbing_boxes, title_crossings
 from .test_export_formats import _flat_chain, _transformer
 from .test_export_models import analyze
 
@@ -96,12 +97,14 @@ def draw_quietly(analysis: Any, fmt: str, options: DrawOptions) -> tuple[Any, li
 @pytest.mark.parametrize(("framework", "name"), MODELS)
 def test_the_default_paper_figure_fits_a_page(analysed: Any, framework: str, name: str) -> None:
     """Every zoo, PyTorch seed and Keras figure fits 7 x 9 in at 6 pt or more, flat Keras
-    models through their inferred modules (``core/inferred.py``), without a warning."""
+    models through their inferred modules (``core/inferred.py``), without a warning; and no
+    arrow runs through a cluster's title (measured in the SVG)."""
     a = analysed(framework, name)
     svg, said = draw_quietly(a, "svg", DrawOptions(style="paper"))
     size = measure_svg(svg)
     misfits = [m for m in said if "drew the closest" in m]
     assert size.smallest_text(PAGE) >= 6.0 and misfits == [], (size.describe(PAGE), said)
+    assert title_crossings(svg) == []
 
 
 @pytest.mark.parametrize(("framework", "name"), MODELS)
