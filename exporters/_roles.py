@@ -77,24 +77,26 @@ def tell_apart(group: list[ViewNode], by_id: dict[str, ViewNode], ins: Links, na
     is named by what it reads (see the module docstring) when that tells it from the
     others; the rest are numbered after their role.
     """
-    said = {node.id: _reads(node, by_id, ins, named) for node in group}
+    order = {key: i for i, key in enumerate(by_id)}
+    said = {node.id: _reads(node, by_id, ins, named, order) for node in group}
     counts: dict[str, int] = {}
     for text in said.values():
         counts[text] = counts.get(text, 0) + 1
     left = [node for node in group if not said[node.id] or counts[said[node.id]] > 1]
     for node in group:
         text = said[node.id]
-        if node not in left:
+        if text and counts[text] == 1:
             node.role = f"{node.role} ({text})" if node.role else f"of {text}"
     if len(left) > 1:
         for i, node in enumerate(left, 1):
             node.role = f"{node.role} #{i}" if node.role else f"#{i}"
 
 
-def _reads(node: ViewNode, by_id: dict[str, ViewNode], ins: Links, named: Callable[[ViewNode], str]) -> str:
-    """The names of the boxes ``node`` reads, joined with ``·`` (``""`` for none)."""
+def _reads(
+    node: ViewNode, by_id: dict[str, ViewNode], ins: Links, named: Callable[[ViewNode], str], order: dict[str, int]
+) -> str:
+    """The names of the boxes ``node`` reads, in drawing ``order``, joined with ``·`` (``""`` for none)."""
     names: list[str] = []
-    order = {key: i for i, key in enumerate(by_id)}
     for src in sorted(ins.get(node.id, ()), key=order.__getitem__):  # in drawing order
         for _ in range(LOOK_BACK):
             box = by_id[src]
