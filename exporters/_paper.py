@@ -5,15 +5,17 @@ Three steps of :func:`~._view.build_view`, all on the view's dicts of boxes and 
 
 - :func:`plumbing` and :func:`contract`: in the paper style, a layer that is exporter
   plumbing (all its ops reshape, transpose, cast, compute shapes or masks: see
-  :data:`PLUMBING_OPS`), a layer that left no op (an eval-mode Dropout), and a merge
-  glyph with a single input (a scale or a mask added to one tensor) get no box: each
-  arrow into it is joined to each arrow out of it, keeping the skip kind either carried;
+  :data:`PLUMBING_OPS`), a layer that left no op and has no weights (an eval-mode
+  Dropout), and a merge glyph with a single input (a scale or a mask added to one
+  tensor) get no box: each arrow into it is joined to each arrow out of it, keeping the
+  skip kind either carried;
 - :func:`place_opless`: a layer that left no op and has no arrow (a PyTorch Dropout: the
   framework's table names it, the graph has no trace of it) is put on the data path
-  where it was called, after the layer called before it in the same module;
+  where it was called, after the layer called before it in the same module; one with
+  weights that other ops read (Mamba's ``dt_proj``) points at the boxes reading them;
 - :func:`name_roles`: the paper style names a box by its short name (``c_attn``,
   ``q_proj``, ``attn``) when the name says more than its type, and whenever two boxes of
-  one cluster share a type;
+  one cluster share a type; a name made up from an op type by a role from the graph;
 - :func:`cluster_name`: a cluster's title names its module within its parent (``attn``).
 """
 
@@ -25,6 +27,8 @@ from typing import TYPE_CHECKING
 
 from modelmap.core import ops
 from modelmap.core.kinds import LayerKind
+
+from . import _roles
 
 if TYPE_CHECKING:  # pragma: no cover
     from modelmap.core import Analysis
@@ -55,7 +59,7 @@ def plumbing(analysis: Analysis, nodes: dict[str, ViewNode], edges: Edges) -> li
         if node.kind in (_K.INPUT, _K.OUTPUT, _K.MODULE) or len(node.members) != 1 or node.repeat > 1:
             continue
         layer = analysis.layer(node.members[0])
-        if not layer.ops:
+        if not layer.ops and not layer.params:  # a layer with weights never vanishes (place_opless)
             found.append(key)
         elif node.kind is _K.MERGE and fan_in.get(key, 0) < 2 and not node.inner_skips and not layer.params:
             found.append(key)
@@ -192,8 +196,10 @@ MAX_PLACED = 256
 def place_opless(analysis: Analysis, nodes: dict[str, ViewNode], edges: Edges) -> None:
     """Put every op-less box without arrows where it is used (see the module docstring).
 
-    A module owning weights that others use (a tied embedding: BART's ``shared``) points
-    at the boxes of its class that use them ("tied"); a rotary or positional table at
+    A module whose weights other ops read points at their boxes ("weights"; "positions"
+    for a position table: DeBERTa's ``rel_embeddings``); a module owning weights that
+    others use under another name (a tied embedding: BART's ``shared``) at the boxes of
+    its class that use them ("tied"); a rotary or positional table at
     the first box of every attention module ("positions"). Anything else goes after
     the next module the framework called (taking over its arrows in: GPT-2's ``drop``
     between ``wte + wpe`` and ``h.0.ln_1``); with none, after the layer called before it
@@ -204,6 +210,7 @@ def place_opless(analysis: Analysis, nodes: dict[str, ViewNode], edges: Edges) -
     from ._view import ViewEdge
 
     opless = [k for k, n in nodes.items() if _opless(analysis, n)]
+    readers = _weight_readers(analysis, nodes) if any(nodes[k].params for k in opless) else {}
     if len(opless) > MAX_PLACED:  # a hostile layer table: placing is quadratic, leave them out
         linked = {k for pair in edges for k in pair}
         for k in opless:
@@ -226,7 +233,7 @@ def place_opless(analysis: Analysis, nodes: dict[str, ViewNode], edges: Edges) -
             last = max((rank[u] for u, _ in made), default=None)
             _move(edges, [(u, v) for u, v in made if rank[u] == last], dst=node)
         elif not ins:
-            users, label = _users(analysis, nodes, node)
+            users, label = _users(analysis, nodes, node, readers)
             for user in users:
                 edges[(key, user)] = ViewEdge(node.id, nodes[user].id, label=label)
             reader = None if users else _next_module(nodes, edges, order, pos)
@@ -256,8 +263,19 @@ def _move(edges: Edges, pairs: list[tuple[str, str]], src: ViewNode | None = Non
             edges.setdefault((u, dst.key), ViewEdge(e.src, dst.id, kind=e.kind, shape=e.shape, label=e.label))
 
 
-def _users(analysis: Analysis, nodes: dict[str, ViewNode], node: ViewNode) -> tuple[list[str], str]:
-    """The boxes using an op-less module's weights or tables, and how to label the arrows."""
+def _users(
+    analysis: Analysis, nodes: dict[str, ViewNode], node: ViewNode, readers: dict[str, list[str]]
+) -> tuple[list[str], str]:
+    """The boxes using an op-less module's weights or tables, and how to label the arrows.
+
+    First the boxes whose ops read its weights (Mamba's ``dt_proj.weight`` read by a
+    MatMul: "weights"; DeBERTa's relative position table: "positions"), then, for a tied
+    embedding whose weights the exporter named after another module, the parameter-free
+    boxes of its class ("tied").
+    """
+    found = [k for k in readers.get(node.members[0], ()) if k != node.key]
+    if found:
+        return found, "positions" if _TABLE.search(f"{node.type} {node.name}") else "weights"
     if node.params:
         tied = [k for k, n in nodes.items() if n.type == node.type and not n.params and n is not node]
         return [k for k in tied if analysis.layer(nodes[k].members[0]).ops if len(nodes[k].members) == 1], "tied"
@@ -271,6 +289,20 @@ def _users(analysis: Analysis, nodes: dict[str, ViewNode], node: ViewNode) -> tu
                 firsts.setdefault(other.path[:i], key)
                 break
     return list(firsts.values()), "positions"
+
+
+def _weight_readers(analysis: Analysis, nodes: dict[str, ViewNode]) -> dict[str, list[str]]:
+    """Module name -> the boxes (in view order) whose ops read a parameter named under it
+    (``layers.0.mixer.conv1d.weight``: PyTorch names initializers by module and attribute)."""
+    found: dict[str, list[str]] = {}
+    for key, node in nodes.items():
+        for member in node.members:
+            for op in analysis.ops(member):
+                for param in op.params:
+                    users = found.setdefault(param.rsplit(".", 1)[0], [])
+                    if not users or users[-1] != key:
+                        users.append(key)
+    return found
 
 
 def _next_module(nodes: dict[str, ViewNode], edges: Edges, order: list[str], pos: int) -> str | None:
@@ -290,7 +322,7 @@ def _functional(node: ViewNode) -> bool:
     return node.type in ops.OP_KINDS and _TRAILING.sub("", short_name(node)) == ops.op_slug(node.type)
 
 
-_TABLE = re.compile(r"rotary|positional|position_emb", re.IGNORECASE)
+_TABLE = re.compile(r"rotary|positional|position_emb|rel_emb|relative", re.IGNORECASE)
 
 
 def _splice(nodes: dict[str, ViewNode], edges: Edges, order: list[str], pos: int) -> None:
@@ -423,13 +455,17 @@ def _index_only(node: ViewNode) -> bool:
     return "." in name and name.rsplit(".", 1)[1].isdigit()
 
 
-def name_roles(root: ViewCluster, by_id: dict[str, ViewNode], label: object) -> None:
+def name_roles(root: ViewCluster, by_id: dict[str, ViewNode], label: object, edges: Iterable[ViewEdge] = ()) -> None:
     """Set ``role`` (the name line of a paper label) on the boxes that need one.
 
-    ``label(node)`` gives a box's label. A box gets its short name when the name says more
-    than its type, and so do all boxes of a cluster that share a type (``conv1``,
-    ``conv2``, ``shortcut``); what still reads the same gets its full name.
+    ``label(node)`` gives a box's label, ``edges`` are the arrows drawn. A box gets its
+    short name when the name says more than its type, and so do all boxes of a cluster
+    that share a type (``conv1``, ``conv2``, ``shortcut``); what still reads the same gets
+    its full name. A name the exporter made up from an op type (``matmul_1``) is never
+    shown: such a box gets a role from the graph (:mod:`._roles`), ``scores`` or
+    ``context`` in an attention, and one telling it from its cluster's look-alikes.
     """
+    outs, ins = _adjacency({(e.src, e.dst): e for e in edges})
     stack = [root]
     while stack:
         cluster = stack.pop()
@@ -440,7 +476,9 @@ def name_roles(root: ViewCluster, by_id: dict[str, ViewNode], label: object) -> 
             if not _is_glyph(node):
                 by_type.setdefault(node.type, []).append(node)
         for node in members:
-            if _says_more(node) or len(by_type.get(node.type, ())) > 1 and not _index_only(node):
+            if _functional(node):
+                node.role = _roles.attention_role(node, by_id, ins, outs)
+            elif _says_more(node) or len(by_type.get(node.type, ())) > 1 and not _index_only(node):
                 node.role = short_name(node)
         seen: dict[str, list[ViewNode]] = {}
         for node in members:
@@ -449,7 +487,11 @@ def name_roles(root: ViewCluster, by_id: dict[str, ViewNode], label: object) -> 
         for group in seen.values():
             if len(group) > 1:
                 for node in group:
-                    node.role = node.name
+                    if not _functional(node):
+                        node.role = node.name
+                made = [node for node in group if _functional(node)]
+                if len(made) > 1:
+                    _roles.tell_apart(made, by_id, ins, lambda n: "" if _functional(n) else short_name(n))
 
 
 def cluster_name(cluster: ViewCluster) -> str:

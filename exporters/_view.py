@@ -303,7 +303,7 @@ def build_view(analysis: Analysis, options: DrawOptions) -> View:
     edge_list = [e for e in edges.values() if e.src in alive and e.dst in alive]
     root = _clusters(analysis, kept, synthetic)
     if paper:
-        _paper.name_roles(root, {n.id: n for n in kept}, lambda n: node_label(n, options, show_names=False))
+        _paper.name_roles(root, {n.id: n for n in kept}, lambda n: node_label(n, options, show_names=False), edge_list)
         _paper.name_outputs(kept)
     title = options.title if options.title is not None else model_title(analysis)
     return View(title=title or "", direction=options.direction, nodes=kept, edges=edge_list, root=root,

@@ -78,8 +78,10 @@ def floating_boxes(analysis: Analysis, options: DrawOptions | None = None) -> li
 def plumbing_boxes(analysis: Analysis, options: DrawOptions | None = None) -> list[str]:
     """Boxes of the paper style that stand for plumbing: names of their layers.
 
-    A box is plumbing when it is one layer (not a collapsed module) that left no op, or
-    one without parameters, not an embedding, whose ops are all in :data:`PLUMBING_OPS`.
+    A box is plumbing when it is one layer (not a collapsed module) that left no op and
+    has no weights (a layer with weights is drawn where they are used: Mamba's
+    ``dt_proj``), or one without parameters, not an embedding, whose ops are all in
+    :data:`PLUMBING_OPS`.
     """
     from modelmap.exporters._view import build_view
 
@@ -90,7 +92,7 @@ def plumbing_boxes(analysis: Analysis, options: DrawOptions | None = None) -> li
         if node.kind in ("input", "output", "module") or len(node.members) != 1:
             continue
         layer = analysis.layer(node.members[0])
-        if not layer.ops or (
+        if not layer.ops and not layer.params or (
             layer.kind != "embedding" and not layer.params and all(op.op_type in PLUMBING_OPS for op in analysis.ops(layer))
         ):
             found.append(layer.name)

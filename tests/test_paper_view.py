@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from modelmap.exporters import DrawOptions
+from modelmap.exporters._fit import fit_drawing
 from modelmap.exporters._view import build_view, node_label
 from modelmap.exporters.dot import generate_dot
 from modelmap.exporters.render import run_dot
@@ -296,7 +297,6 @@ def _mermaid_boxes(text: str) -> int:
 def test_mermaid_draws_the_depth_and_folding_of_the_fitted_figure(fixture_cache: Any) -> None:
     """A README block of a big model is drawn as the figure is: the paper style's fitted
     page, the detailed style's readable depth; ``fit="none"`` draws every layer."""
-    from modelmap.exporters._fit import fit_drawing
     from modelmap.exporters.mermaid import generate_mermaid
 
     from .test_export_formats import _transformer
@@ -359,3 +359,86 @@ def test_no_arrow_runs_into_a_graph_input(fixture_cache: Any) -> None:
         inputs = {n.id for n in view.nodes if n.kind == "input"}
         assert [e for e in view.edges if e.dst in inputs] == [], style
     assert ("attention_mask", "encoder.layer.0.attention.self/softmax", "") in _arrows(a, style="paper", fold=True, fit="none")
+
+
+# ------------------------------------------------------------------------------ op-less layers with weights
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("name", ["mamba", "deberta_v2", "bart"])
+def test_no_layer_with_weights_vanishes(fixture_cache: Any, name: str) -> None:
+    """Mamba's ``conv1d`` and ``dt_proj``, DeBERTa's ``rel_embeddings`` and BART's tied
+    ``shared`` left no op of their own (their weights are read by other ops): every layer
+    with parameters is still in some box of the paper figure, drawn by default and with
+    every layer."""
+    a = fixture_cache.analysis("zoo", name)
+    weighted = {layer.name for layer in a.layers if layer.params}
+    for options in (DrawOptions(style="paper", fold=False), DrawOptions(style="paper", fold=False, fit="none")):
+        drawn = {m for n in build_view(a, options).nodes for m in n.members}
+        assert weighted - drawn == set(), options
+
+
+@pytest.mark.torch
+def test_a_layer_whose_weights_others_read_points_at_them(fixture_cache: Any) -> None:
+    """An op-less layer with weights is drawn with an arrow into each box whose ops read
+    them (not spliced into the data path after the last layer of its module): Mamba's
+    ``conv1d`` into the Conv op, ``dt_proj`` into the MatMul (and the bias Add, in the
+    detailed style); DeBERTa's relative position table into ``pos_key_proj``."""
+    mamba = fixture_cache.analysis("zoo", "mamba")
+    mixer = "layers.0.mixer"
+    uses = {(f"{mixer}.conv1d", f"{mixer}/conv", "weights"), (f"{mixer}.dt_proj", f"{mixer}/matmul", "weights")}
+    for style in STYLES:
+        arrows = _arrows(mamba, style=style, depth=3, fit="none")
+        assert uses <= arrows, style
+        assert {(u, v) for u, v, _ in arrows if u in (f"{mixer}.conv1d", f"{mixer}.dt_proj")} <= {
+            (u, v) for u, v, _ in uses | {(f"{mixer}.dt_proj", f"{mixer}/add", "weights")}
+        }, style
+    assert (f"{mixer}.dt_proj", f"{mixer}/add", "weights") in _arrows(mamba, depth=3, fit="none")
+    deberta = fixture_cache.analysis("zoo", "deberta_v2")
+    table = ("encoder.rel_embeddings", "encoder.layer.0.attention.self.pos_key_proj", "positions")
+    for style in STYLES:
+        assert table in _arrows(deberta, style=style, fit="none"), style
+    drawn = build_view(deberta, fit_drawing(deberta, DrawOptions(style="paper")).options)  # the attention is one box
+    by_id = {n.id: n for n in drawn.nodes}
+    assert [(by_id[e.dst].key, e.label) for e in drawn.edges if by_id[e.src].key == "encoder.rel_embeddings"] == [
+        ("encoder.layer.0.attention.self", "positions")
+    ]
+
+
+# ------------------------------------------------------------------------------ made-up names
+
+
+def _roles(analysis: Any, cluster: str, **kw: Any) -> dict[str, str]:
+    """Key -> paper role of the boxes directly inside the cluster whose module is ``cluster``."""
+    view = build_view(analysis, DrawOptions(style="paper", **kw))
+    inside = next(c for c in view.clusters() if c.key and c.key[-1] == cluster)
+    by_id = {n.id: n for n in view.nodes}
+    return {by_id[i].key: by_id[i].role for i in inside.nodes}
+
+
+@pytest.mark.torch
+def test_the_attention_core_is_named_by_its_part_not_by_a_made_up_name(fixture_cache: Any) -> None:
+    """GPT-2's ``matmul`` (into the softmax) and ``matmul_1`` (reading it) are the attention
+    ``scores`` and ``context``; no box shows a name the exporter made up from an op type."""
+    gpt2 = fixture_cache.analysis("zoo", "gpt2")
+    labels = _labels(gpt2, style="paper")
+    assert labels["h.0.attn/matmul"].splitlines()[:2] == ["scores", "MatMul, Softmax"]
+    assert labels["h.0.attn/matmul_1"].splitlines()[:2] == ["context", "MatMul"]
+    made_up = re.compile(r"^(?:matmul|add|mul|div|softmax|sigmoid|concat|gather|reduce_sum)(?:_\d+)?$")
+    for name in ("gpt2", "deberta_v2", "mamba", "swin", "mixtral"):
+        view = build_view(fixture_cache.analysis("zoo", name), DrawOptions(style="paper", fit="none"))
+        assert [n.role for n in view.nodes if made_up.match(n.role)] == [], name
+
+
+@pytest.mark.torch
+def test_look_alike_made_up_boxes_are_told_apart_by_what_they_read(fixture_cache: Any) -> None:
+    """DeBERTa's three score products: content-to-content stays ``scores`` (its label is its
+    own), the two position ones are named by the layers they multiply; Mamba's eight
+    scan products, reading the same layers, are numbered in drawing order."""
+    roles = _roles(fixture_cache.analysis("zoo", "deberta_v2"), "encoder.layer.0.attention.self", fit="none")
+    prefix = "encoder.layer.0.attention.self/"
+    assert [roles[prefix + k] for k in ("matmul", "matmul_1", "matmul_2", "matmul_3")] == [
+        "scores", "scores (query_proj · pos_key_proj)", "scores (key_proj · pos_query_proj)", "context"
+    ]
+    roles = _roles(fixture_cache.analysis("zoo", "mamba"), "layers.0.mixer", fit="none")
+    assert [roles[f"layers.0.mixer/matmul_{i}"] for i in range(1, 9)] == [f"#{i}" for i in range(1, 9)]
