@@ -28,7 +28,7 @@ import base64
 import hashlib
 import html
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from types import SimpleNamespace
@@ -37,9 +37,21 @@ from typing import TYPE_CHECKING, Any
 from modelmap.core.kinds import LayerKind
 
 from ._escape import script_json, xml_text
-from ._options import DrawOptions
+from ._options import NO_FIT, DrawOptions
 from ._style import EDGE_STYLES, KIND_FILL
-from ._view import SKIP_WORDS, EdgeKind, model_title, hyper_text, shape_text
+from ._view import (
+    SKIP_WORDS,
+    EdgeKind,
+    View,
+    ViewNode,
+    build_view,
+    cluster_label,
+    hyper_text,
+    merge_symbol,
+    model_title,
+    node_label,
+    shape_text,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from modelmap.core import Analysis
@@ -85,6 +97,7 @@ class Source:
     skips: list[tuple[str, int, int, tuple[int, ...], tuple[int, ...]]]  # kind, fork, merge, shortcut, body
     blocks: list[tuple[str, int, list[list[int]]]]  # name, parent node, each unit's children of the parent
     notes: dict[int, list[str]] = field(default_factory=dict)  # merge node -> why it is not a skip
+    index: dict[tuple[str, ...], int] = field(default_factory=dict)  # module or layer path -> node
 
 
 def read_analysis(analysis: Analysis) -> Source:
@@ -132,7 +145,7 @@ def read_analysis(analysis: Analysis) -> Source:
         if r.merge in at:
             notes.setdefault(at[r.merge], []).append(r.reason)
     return Source(model_title(analysis) or "model", analysis.framework, analysis.converter,
-                  analysis.op_count, analysis.params, nodes, edges, skips, blocks, notes)
+                  analysis.op_count, analysis.params, nodes, edges, skips, blocks, notes, index)
 
 
 def _tree_node(path: tuple[str, ...], parent: int, mod: Any, layer: Any, shapes: dict[Any, str]) -> TreeNode:
@@ -187,8 +200,13 @@ class _Strings:
         return i
 
 
-def build_data(source: Source, options: DrawOptions) -> dict[str, Any]:
+def build_data(source: Source, options: DrawOptions, initial: dict[str, Any] | None = None,
+               paper: dict[str, Any] | None = None) -> dict[str, Any]:
     """The JSON object the page reads: node columns, edges, skips, blocks, notes, styles.
+
+    ``initial`` is the first view, ``{"depth": N or null, "fold": bool}`` (see :func:`first_view`;
+    default: ``options``' depth and folding); ``paper`` the paper style's boxes (see
+    :func:`paper_figure`), null in the detailed style.
 
     Kept compact for models of 50k ops: nodes are in pre-order and ``up[i]`` is
     ``i - parent(i)`` (0 for the model); a name that is its parent's name plus ``.`` or
@@ -210,6 +228,8 @@ def build_data(source: Source, options: DrawOptions) -> dict[str, Any]:
         "ops": source.op_count,
         "params": source.params,
         "options": _page_options(options),
+        "initial": initial if initial is not None else {"depth": options.depth, "fold": options.fold is not False},
+        "paper": paper,
         "style": _page_style(),
         "name": names,
         "pre": pre,
@@ -285,8 +305,6 @@ def _valid_blocks(source: Source, strings: _Strings) -> list[list[Any]]:
 def _page_options(options: DrawOptions) -> dict[str, Any]:
     return {
         "direction": "RIGHT" if options.direction == "LR" else "DOWN",
-        "depth": options.depth,
-        "fold": options.fold is not False,
         "shapes": options.shapes,
         "params": options.params,
         "legend": options.legend,
@@ -304,6 +322,113 @@ def _page_style() -> dict[str, Any]:
     }
     return {"fills": dict(KIND_FILL), "edges": edges, "words": {k.value: w for k, w in SKIP_WORDS.items()},
             "kinds": [k.value for k in EdgeKind if k.is_skip]}
+
+
+# ----------------------------------------------------------------------------- the fitted figure
+
+
+def first_view(analysis: Analysis, options: DrawOptions) -> dict[str, Any]:
+    """The depth and folding the page opens at (the data's ``initial``).
+
+    When ``options`` ask for a page (``fit``, or the paper style's 7 x 9 in), the figure the
+    other formats draw: :func:`._fit.fit_drawing`'s choice, ``depth`` the module depth drawn
+    (the model's deepest for every layer). Else ``options``' own depth (``None``: the top-level
+    modules) and folding, as the page always opened.
+    """
+    from ._fit import fit_drawing, fit_page
+
+    if fit_page(options) is None:
+        return {"depth": options.depth, "fold": options.fold is not False}
+    chosen = fit_drawing(analysis, options, budget=False).options
+    depth = analysis.view_depth(chosen.depth)
+    every = max(analysis.max_depth, 1)
+    return {"depth": every if depth is None else min(depth, every), "fold": chosen.fold is not False}
+
+
+def paper_figure(analysis: Analysis, source: Source, options: DrawOptions, initial: dict[str, Any]) -> dict[str, Any]:
+    """The paper style's boxes, as the paper SVG draws them (:func:`._view.build_view`).
+
+    ``source``'s edges and skips become the paper figure's: plumbing layers and absorbed
+    activations (``hidden``) get no box, arrows pass through them, and a skip forking or
+    merging at one starts or ends at the nearest layer drawn. The page's texts are by node:
+    ``labels`` (a box), ``titles`` (a module's frame), ``folds`` and ``runs`` (a run of
+    repeated blocks folded into one box, or drawn as its first repetition; by the run's
+    first node). A layer's come from the figure of every layer, a module's from the figure
+    at its depth, and the first view's (``initial``) from that very figure.
+    """
+    base = replace(options, style="paper", fit=NO_FIT, fold=False)
+    deepest = max(analysis.max_depth, 1)
+    full = build_view(analysis, replace(base, depth=deepest))
+    at = source.index
+    where = {n.id: at.get(tuple(n.path)) for n in full.nodes}
+    shown = set(where.values())
+    hidden = {i for i, n in enumerate(source.nodes) if i and n.kind is not LayerKind.MODULE and i not in shown}
+    source.skips = _paper_skips(source, hidden)
+    source.edges = [(where[e.src], where[e.dst]) for e in full.edges
+                    if where.get(e.src) is not None and where.get(e.dst) is not None]
+    texts: dict[str, dict[str, str]] = {"labels": {}, "titles": {}, "folds": {}, "runs": {}}
+    _paper_texts(full, at, options, texts, lambda n: n.kind is not LayerKind.MODULE)
+    for depth in range(1, min(deepest, _MAX_LABEL_DEPTHS + 1)):
+        view = build_view(analysis, replace(base, depth=depth))
+        _paper_texts(view, at, options, texts, lambda n, d=depth: len(n.path) == d)
+    chosen = build_view(analysis, replace(base, depth=initial["depth"], fold=initial["fold"]))
+    _paper_texts(chosen, at, options, texts, lambda n: True)
+    return {"hidden": sorted(hidden), **texts}
+
+
+#: Module depths whose paper labels are computed (deeper modules' boxes say their name and class).
+_MAX_LABEL_DEPTHS = 12
+
+
+def _paper_texts(view: View, at: dict[tuple[str, ...], int], options: DrawOptions,
+                 texts: dict[str, dict[str, str]], wanted: Any) -> None:
+    """The label of each box of ``view`` that ``wanted(node)``, and the title of each frame."""
+    for n in view.nodes:
+        i = at.get(tuple(n.path))
+        if i is not None and wanted(n):
+            texts["folds" if n.repeat > 1 else "labels"][str(i)] = _box_text(n, options)
+    for c in view.clusters():
+        i = at.get(tuple(c.key))
+        if i is not None:
+            texts["runs" if c.repeat > 1 else "titles"][str(i)] = cluster_label(c, show_names=False)
+
+
+def _box_text(node: ViewNode, options: DrawOptions) -> str:
+    """A box's paper label; a merge glyph (``+``, ``×``) is its symbol alone (drawn in a circle)."""
+    symbol = merge_symbol(node)
+    if symbol in ("+", "\u00d7") and node.repeat == 1:
+        return symbol
+    return node_label(node, options, show_names=False)
+
+
+def _paper_skips(source: Source, hidden: set[int]) -> list[tuple[str, int, int, tuple[int, ...], tuple[int, ...]]]:
+    """``source``'s skips with their ends moved off hidden layers: a fork to the nearest drawn
+    layer before it, a merge to the nearest after it (dropped if there is none)."""
+    if not hidden:
+        return source.skips
+    succ: dict[int, list[int]] = {}
+    pred: dict[int, list[int]] = {}
+    for u, v in source.edges:
+        succ.setdefault(u, []).append(v)
+        pred.setdefault(v, []).append(u)
+
+    def nearest(i: int, adj: dict[int, list[int]], pick: Any) -> int | None:
+        seen, todo, found = {i}, [i], []
+        while todo:
+            for j in adj.get(todo.pop(), ()):
+                if j not in seen:
+                    seen.add(j)
+                    (todo if j in hidden else found).append(j)
+        return pick(found) if found else None
+
+    out = []
+    for kind, fork, merge, shortcut, body in source.skips:
+        f = nearest(fork, pred, max) if fork in hidden else fork
+        m = nearest(merge, succ, min) if merge in hidden else merge
+        if f is not None and m is not None and f != m:
+            out.append((kind, f, m, tuple(x for x in shortcut if x not in hidden and x != f),
+                        tuple(x for x in body if x not in hidden)))
+    return out
 
 
 # ----------------------------------------------------------------------------- the page
@@ -353,7 +478,9 @@ def generate_html(analysis: Analysis, options: DrawOptions | None = None) -> str
     source = read_analysis(analysis)
     if options.title is not None:
         source.title = options.title
-    return html_page(build_data(source, options), f"{source.title} \u2014 modelmap")
+    initial = first_view(analysis, options)
+    paper = paper_figure(analysis, source, options, initial) if options.style == "paper" else None
+    return html_page(build_data(source, options, initial, paper), f"{source.title} \u2014 modelmap")
 
 
 def repr_html_bundle(analysis: Analysis, options: DrawOptions | None = None, height: int = 640) -> dict[str, str]:
@@ -372,4 +499,5 @@ def repr_html_bundle(analysis: Analysis, options: DrawOptions | None = None, hei
     return {"text/html": iframe}
 
 
-__all__ = ["Source", "TreeNode", "build_data", "generate_html", "html_page", "read_analysis", "repr_html_bundle"]
+__all__ = ["Source", "TreeNode", "build_data", "first_view", "generate_html", "html_page", "paper_figure", "read_analysis",
+           "repr_html_bundle"]
