@@ -204,9 +204,9 @@ def build_data(source: Source, options: DrawOptions, initial: dict[str, Any] | N
                paper: dict[str, Any] | None = None) -> dict[str, Any]:
     """The JSON object the page reads: node columns, edges, skips, blocks, notes, styles.
 
-    ``initial`` is the first view, ``{"depth": N or null, "fold": bool}`` (see :func:`first_view`;
-    default: ``options``' depth and folding); ``paper`` the paper style's boxes (see
-    :func:`paper_figure`), null in the detailed style.
+    ``initial`` is the first view, ``{"depth": N or null, "fold": bool, "page": "7 x 9 in" or
+    null}`` (see :func:`first_view`; default: ``options``' depth and folding); ``paper`` the
+    paper style's boxes (see :func:`paper_figure`), null in the detailed style.
 
     Kept compact for models of 50k ops: nodes are in pre-order and ``up[i]`` is
     ``i - parent(i)`` (0 for the model); a name that is its parent's name plus ``.`` or
@@ -228,7 +228,7 @@ def build_data(source: Source, options: DrawOptions, initial: dict[str, Any] | N
         "ops": source.op_count,
         "params": source.params,
         "options": _page_options(options),
-        "initial": initial if initial is not None else {"depth": options.depth, "fold": options.fold is not False},
+        "initial": initial or {"depth": options.depth, "fold": options.fold is not False, "page": None},
         "paper": paper,
         "style": _page_style(),
         "name": names,
@@ -332,33 +332,33 @@ def first_view(analysis: Analysis, options: DrawOptions) -> dict[str, Any]:
 
     When ``options`` ask for a page (``fit``, or the paper style's 7 x 9 in), the figure the
     other formats draw: :func:`._fit.fit_drawing`'s choice, ``depth`` the module depth drawn
-    (the model's deepest for every layer). Else ``options``' own depth (``None``: the top-level
-    modules) and folding, as the page always opened.
+    (the model's deepest for every layer), ``page`` the page (the details panel names it). Else
+    ``options``' own depth (``None``: the top-level modules) and folding, as the page always opened.
     """
     from ._fit import fit_drawing, fit_page
 
-    if fit_page(options) is None:
-        return {"depth": options.depth, "fold": options.fold is not False}
+    page = fit_page(options)
+    if page is None:
+        return {"depth": options.depth, "fold": options.fold is not False, "page": None}
     chosen = fit_drawing(analysis, options, budget=False).options
     depth = analysis.view_depth(chosen.depth)
     every = max(analysis.max_depth, 1)
-    return {"depth": every if depth is None else min(depth, every), "fold": chosen.fold is not False}
+    # the paper style's default page yields to a depth and folding both given (as in fit_drawing)
+    fitted = options.fit is not None or options.depth is None or options.fold is None
+    return {"depth": every if depth is None else min(depth, every), "fold": chosen.fold is not False,
+            "page": str(page) if fitted else None}
 
 
-def paper_figure(analysis: Analysis, source: Source, options: DrawOptions, initial: dict[str, Any]) -> dict[str, Any]:
-    """The paper style's boxes, as the paper SVG draws them (:func:`._view.build_view`).
+def figure_graph(analysis: Analysis, source: Source, options: DrawOptions) -> tuple[View, set[int]]:
+    """Give ``source`` the arrows of the figure of every layer in ``options``' style; returns
+    that figure and the layers it has no box for (``hidden``).
 
-    ``source``'s edges and skips become the paper figure's: plumbing layers and absorbed
-    activations (``hidden``) get no box, arrows pass through them, and a skip forking or
-    merging at one starts or ends at the nearest layer drawn. The page's texts are by node:
-    ``labels`` (a box), ``titles`` (a module's frame), ``folds`` and ``runs`` (a run of
-    repeated blocks folded into one box, or drawn as its first repetition; by the run's
-    first node). A layer's come from the figure of every layer, a module's from the figure
-    at its depth, and the first view's (``initial``) from that very figure.
+    The figures put an op-less layer (an eval-mode Dropout) on the data path where it was
+    called (:func:`._paper.place_opless`); the paper style also draws no box for plumbing
+    layers and absorbed activations: arrows pass through them, and a skip forking or merging
+    at one starts or ends at the nearest layer drawn.
     """
-    base = replace(options, style="paper", fit=NO_FIT, fold=False)
-    deepest = max(analysis.max_depth, 1)
-    full = build_view(analysis, replace(base, depth=deepest))
+    full = build_view(analysis, replace(options, fit=NO_FIT, fold=False, depth=max(analysis.max_depth, 1)))
     at = source.index
     where = {n.id: at.get(tuple(n.path)) for n in full.nodes}
     shown = set(where.values())
@@ -366,17 +366,36 @@ def paper_figure(analysis: Analysis, source: Source, options: DrawOptions, initi
     source.skips = _paper_skips(source, hidden)
     source.edges = [(where[e.src], where[e.dst]) for e in full.edges
                     if where.get(e.src) is not None and where.get(e.dst) is not None]
+    return full, hidden
+
+
+def paper_figure(analysis: Analysis, source: Source, options: DrawOptions, initial: dict[str, Any]) -> dict[str, Any]:
+    """The paper style's boxes, as the paper SVG draws them (:func:`._view.build_view`).
+
+    ``source`` takes the paper figure's arrows (:func:`figure_graph`); ``hidden`` are the
+    layers without a box. The page's texts are by node: ``labels`` (a box), ``titles`` (a
+    module's frame), ``folds`` and ``runs`` (a run of repeated blocks folded into one box,
+    or drawn as its first repetition; by the run's first node). A layer's come from the
+    figure of every layer, a module's from the figure at its depth (down to the first
+    view's depth: the page labels a deeper module itself), and the first view's
+    (``initial``) from that very figure.
+    """
+    base = replace(options, style="paper", fit=NO_FIT, fold=False)
+    deepest = max(analysis.max_depth, 1)
+    full, hidden = figure_graph(analysis, source, base)
+    at = source.index
     texts: dict[str, dict[str, str]] = {"labels": {}, "titles": {}, "folds": {}, "runs": {}}
     _paper_texts(full, at, options, texts, lambda n: n.kind is not LayerKind.MODULE)
-    for depth in range(1, min(deepest, _MAX_LABEL_DEPTHS + 1)):
+    for depth in range(1, min(deepest, initial["depth"] or 1, _MAX_LABEL_DEPTHS) + 1):
         view = build_view(analysis, replace(base, depth=depth))
         _paper_texts(view, at, options, texts, lambda n, d=depth: len(n.path) == d)
-    chosen = build_view(analysis, replace(base, depth=initial["depth"], fold=initial["fold"]))
-    _paper_texts(chosen, at, options, texts, lambda n: True)
+    if initial["depth"] is not None:
+        chosen = build_view(analysis, replace(base, depth=initial["depth"], fold=initial["fold"]))
+        _paper_texts(chosen, at, options, texts, lambda n: True)
     return {"hidden": sorted(hidden), **texts}
 
 
-#: Module depths whose paper labels are computed (deeper modules' boxes say their name and class).
+#: The deepest module depth whose paper labels are computed.
 _MAX_LABEL_DEPTHS = 12
 
 
@@ -479,7 +498,11 @@ def generate_html(analysis: Analysis, options: DrawOptions | None = None) -> str
     if options.title is not None:
         source.title = options.title
     initial = first_view(analysis, options)
-    paper = paper_figure(analysis, source, options, initial) if options.style == "paper" else None
+    paper = None
+    if options.style == "paper":
+        paper = paper_figure(analysis, source, options, initial)
+    elif initial["page"]:  # --fit in the detailed style: the figure's arrows too (op-less layers on the data path)
+        figure_graph(analysis, source, options)
     return html_page(build_data(source, options, initial, paper), f"{source.title} \u2014 modelmap")
 
 
@@ -499,5 +522,7 @@ def repr_html_bundle(analysis: Analysis, options: DrawOptions | None = None, hei
     return {"text/html": iframe}
 
 
-__all__ = ["Source", "TreeNode", "build_data", "first_view", "generate_html", "html_page", "paper_figure", "read_analysis",
-           "repr_html_bundle"]
+__all__ = [
+    "Source", "TreeNode", "build_data", "figure_graph", "first_view", "generate_html", "html_page", "paper_figure",
+    "read_analysis", "repr_html_bundle",
+]

@@ -68,10 +68,12 @@ def _assert_paper_look(v: Any) -> None:
     """Times, black on white: no fill but white, black text and arrows."""
     fonts = v.page.eval_on_selector_all("#canvas text", "els => els.map(e => getComputedStyle(e).fontFamily)")
     assert fonts and all("Times" in f for f in fonts)
-    fills = v.page.eval_on_selector_all("#canvas .body, #canvas .stack, #canvas .frame", "els => els.map(e => e.getAttribute('fill'))")
+    fills = v.page.eval_on_selector_all("#canvas .body, #canvas .stack, #canvas .frame",
+                                        "els => els.map(e => e.getAttribute('fill'))")
     assert fills and set(fills) == {"#ffffff"}
-    ink = v.page.eval_on_selector_all("#canvas text, #canvas .edge", "els => els.map(e => { const s = getComputedStyle(e);"
-                                      " return e.tagName === 'text' ? s.fill : s.stroke; })")
+    ink = v.page.eval_on_selector_all("#canvas text, #canvas .edge",
+                                      "els => els.map(e => e.tagName === 'text' ? getComputedStyle(e).fill"
+                                      " : getComputedStyle(e).stroke)")
     assert set(ink) == {"rgb(0, 0, 0)"}
     headers = v.page.eval_on_selector_all("#canvas .hdr rect", "els => els.map(e => getComputedStyle(e).fillOpacity)")
     assert set(headers) <= {"0"}
@@ -96,7 +98,8 @@ def test_paper_view_is_the_fitted_seed_figure(open_view) -> None:  # noqa: F811
         options = DrawOptions(style="paper", fit=fit)
         chosen = fit_drawing(a, options).options
         page = generate_html(a, options)
-        assert _data(page)["initial"] == {"depth": chosen.depth, "fold": chosen.fold} == {"depth": 2, "fold": True}
+        initial = {"depth": chosen.depth, "fold": chosen.fold, "page": "3.35 x 9 in" if fit else "7 x 9 in"}
+        assert _data(page)["initial"] == initial and chosen.depth == 2 and chosen.fold
         v = open_view(a, f"seed-paper-{fit or 'page'}", options)
         v.shot("0-open")
         assert _drawn(v) == _figure(a, options)
@@ -123,7 +126,7 @@ def test_paper_view_is_the_fitted_seed_figure(open_view) -> None:  # noqa: F811
 def test_no_option_opens_as_before(open_view) -> None:  # noqa: F811
     a = seed_analysis("seed_resnet")
     data = _data(generate_html(a))
-    assert data["initial"] == {"depth": None, "fold": True} and data["paper"] is None
+    assert data["initial"] == {"depth": None, "fold": True, "page": None} and data["paper"] is None
     v = open_view(a, "seed-default")
     assert v.paths() == SEED_TOP
     assert v.page.eval_on_selector_all("#canvas [data-opened]", "els => els.length") == 0
@@ -166,10 +169,12 @@ def test_cli_writes_the_fitted_page(tmp_path: Path) -> None:
     a = mm.analyze(str(model))
     column, page = (fit_drawing(a, o).options for o in (DrawOptions(fit="column"), DrawOptions(style="paper")))
     for args, initial, paper in (
-        (["--fit", "column"], {"depth": column.depth, "fold": column.fold}, False),
-        (["--style", "paper"], {"depth": page.depth, "fold": page.fold}, True),
-        (["--style", "paper", "--depth", "1", "--no-fold"], {"depth": 1, "fold": False}, True),
-        ([], {"depth": None, "fold": True}, False),
+        (["--fit", "column"], {"depth": column.depth, "fold": column.fold, "page": "3.35 x 9 in"}, False),
+        (["--style", "paper"], {"depth": page.depth, "fold": page.fold, "page": "7 x 9 in"}, True),
+        (["--style", "paper", "--depth", "1", "--no-fold"], {"depth": 1, "fold": False, "page": None}, True),
+        (["--style", "paper", "--depth", "1"], {"depth": 1, "fold": page.fold, "page": "7 x 9 in"}, True),
+        (["--depth", "1", "--no-fold"], {"depth": 1, "fold": False, "page": None}, False),
+        ([], {"depth": None, "fold": True, "page": None}, False),
     ):
         out = tmp_path / "seed.html"
         r = cli("draw", str(model), "-o", str(out), *args)
@@ -221,10 +226,12 @@ def test_gpt2_fit_in_the_detailed_style(open_view, gpt2) -> None:  # noqa: F811
     run = f"h.0 {ELL} h.1"
     assert v.expanded(run) == "true" and [v.expanded(m) for m in ("h.0.attn", "h.0.mlp")] == ["false", "false"]
     assert "the first drawn for" in v.box(run).locator(":scope > .hdr").text_content()
+    edges = v.page.eval_on_selector_all("#canvas path.edge", "els => els.map(e => [e.dataset.src, e.dataset.dst])")
+    assert ["add", "drop"] in edges and ["drop", "h.0.ln_1"] in edges  # the Dropout on the data path, as drawn
     v.check_clean()
 
     data = _data(generate_html(gpt2))  # and without options, as before
-    assert data["initial"] == {"depth": None, "fold": True}
+    assert data["initial"] == {"depth": None, "fold": True, "page": None}
     v = open_view(gpt2, "gpt2-default")
     assert v.paths() == ["input_ids", "reshape", "wte", "wpe", "drop", "add", run, "ln_f", "reshape_1", "output"]
     assert v.expanded(run) == "false"

@@ -28,7 +28,7 @@
   const t0 = performance.now();
   const data = JSON.parse(document.getElementById('modelmap-data').textContent);
   const opts = data.options;
-  const init = data.initial; // the first view: {depth: N or null (the top level), fold}
+  const init = data.initial; // the first view: {depth: N or null (the top level), fold, page: the page fitted or null}
   const paper = opts.paper ? data.paper || { hidden: [], labels: {}, titles: {}, folds: {}, runs: {} } : null;
   if (paper) document.body.classList.add('paper');
   const style = data.style;
@@ -400,7 +400,12 @@
     return Object.keys(badges).map((k) => `${badges[k]} ${k}`).join(' \u00b7 ');
   }
   function paperLines(it) { // the paper figure's text of a box (as the paper SVG has it), or null
-    if (it.type === 'node') return own(paper.labels, it.node);
+    const i = it.node;
+    if (it.type === 'node' && !isLeaf(i) && !own(paper.labels, i)) { // a module deeper than the figure's
+      return [shortName(i), str(data.cls[i]), opts.shapes ? outputShape(i) : '',
+        opts.params && data.nparams[i] ? compact(data.nparams[i]) + ' params' : ''].filter(Boolean).join('\n');
+    }
+    if (it.type === 'node') return own(paper.labels, i);
     if (it.type !== 'fold') return null;
     const b = blocks[it.block];
     const whole = it.lo === 0 && it.hi === b.count - 1 ? own(paper.folds, b.lead) : null;
@@ -452,7 +457,8 @@
     if (paper) { // one title, as the paper figure's clusters have
       const b = it.type === 'run' ? blocks[it.block] : null;
       if (!b) return [own(paper.titles, it.node) || shortName(it.node), ''];
-      return [(it.opened && own(paper.runs, b.lead)) || `\u00d7 ${exact(b.count)}  ${clip(b.name, 32)}`, ''];
+      if (it.opened) return [own(paper.runs, b.lead) || `\u00d7 ${exact(b.count)}  ${clip(b.name, 32)}`, ''];
+      return [`${clip(b.name, 32)}: ${clip(memberName(it.block, 0), 22)} ${ELLIPSIS} ${clip(memberName(it.block, b.count - 1), 22)}`, ''];
     }
     if (it.type === 'run') {
       const b = blocks[it.block];
@@ -664,7 +670,7 @@
       g.append(el('text', { x: w / 2, y: h / 2 + 5, class: 't-glyph', 'text-anchor': 'middle' }, it.lines[0]));
       return g;
     }
-    g.append(el('rect', { class: 'body', width: w, height: h, rx: io ? h / 2 : 6, fill }));
+    g.append(el('rect', { class: 'body', width: w, height: h, rx: io && !paper ? h / 2 : 6, fill }));
     const cx = io || paper ? w / 2 : 11;
     it.lines.forEach((line, k) => {
       const badge = it.badges && k === it.lines.length - 1;
@@ -903,6 +909,7 @@
     for (const s of skips) counts[s.kind] = (counts[s.kind] || 0) + 1;
     row(dl, 'Skips', Object.keys(counts).map((k) => `${counts[k]} ${k}`).join(', ') || 'none');
     row(dl, 'Repeated', blocks.map((b) => `${b.name} \u00d7 ${b.count}`).join(', ') || 'none');
+    if (init.page) row(dl, 'Opened at', `the figure fitted to ${init.page}`);
     info.append(dl);
     info.append(div('i-hint', 'Click a box to expand it, a frame\u2019s title bar to collapse it. Hover or click for details. ' +
       'Press / to search; drag to pan, scroll to zoom.'));
