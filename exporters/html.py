@@ -137,8 +137,8 @@ def read_analysis(analysis: Analysis) -> Source:
     blocks = []
     for b in analysis.blocks:
         parent = tuple(b.parent)
-        if parent in index:
-            units = [_unit_children(unit, index[parent], at, nodes) for unit in b.units]
+        if parent in index:  # a first unit with extra layers (T5's block 0) stands apart, as in the figures
+            units = [_unit_children(unit, index[parent], at, nodes) for unit in b.units[1 if b.first_extra else 0:]]
             blocks.append((b.name, index[parent], units))
     notes: dict[int, list[str]] = {}
     for r in analysis.rejections:
@@ -349,14 +349,15 @@ def first_view(analysis: Analysis, options: DrawOptions) -> dict[str, Any]:
             "page": str(page) if fitted else None}
 
 
-def figure_graph(analysis: Analysis, source: Source, options: DrawOptions) -> tuple[View, set[int]]:
+def figure_graph(analysis: Analysis, source: Source, options: DrawOptions, once: bool = False) -> tuple[View, set[int]]:
     """Give ``source`` the arrows of the figure of every layer in ``options``' style; returns
     that figure and the layers it has no box for (``hidden``).
 
     The figures put an op-less layer (an eval-mode Dropout) on the data path where it was
     called (:func:`._paper.place_opless`); the paper style also draws no box for plumbing
     layers and absorbed activations: arrows pass through them, and a skip forking or merging
-    at one starts or ends at the nearest layer drawn.
+    at one starts or ends at the nearest layer drawn. ``once``: a module applied N times with
+    the same weights (ALBERT) is drawn as its first call (see :func:`_first_calls`).
     """
     full = build_view(analysis, replace(options, fit=NO_FIT, fold=False, depth=max(analysis.max_depth, 1)))
     at = source.index
@@ -366,7 +367,39 @@ def figure_graph(analysis: Analysis, source: Source, options: DrawOptions) -> tu
     source.skips = _paper_skips(source, hidden)
     source.edges = [(where[e.src], where[e.dst]) for e in full.edges
                     if where.get(e.src) is not None and where.get(e.dst) is not None]
+    if once:
+        hidden |= _first_calls(analysis, source)
     return full, hidden
+
+
+def _first_calls(analysis: Analysis, source: Source) -> set[int]:
+    """Draw each shared block's later calls as its first, as the folded figures do: arrows
+    from a later call leave from the same layer of the first, arrows into one reach it, arrows
+    between calls go, and skips merging in a later call are not drawn. Returns the later
+    calls' layers (no box)."""
+    alias: dict[int, int] = {}
+    for b in analysis.blocks:
+        first = b.units[0]
+        for unit in b.units[1:] if b.shared else ():
+            for name, to in zip(unit, first, strict=False) if len(unit) == len(first) else ():
+                i, j = (source.index.get(tuple(analysis.layer(x).path)) for x in (name, to))
+                if i is not None and j is not None:
+                    alias[i] = j
+    if not alias:
+        return set()
+    firsts = set(alias.values())
+    edges = []
+    for u, v in source.edges:
+        if u in alias and v not in alias and v not in firsts:
+            edges.append((alias[u], v))
+        elif v in alias and u not in alias and u not in firsts:
+            edges.append((u, alias[v]))
+        elif u not in alias and v not in alias:
+            edges.append((u, v))
+    source.edges = list(dict.fromkeys(edges))
+    source.skips = [(k, alias.get(f, f), m, tuple(alias.get(x, x) for x in sc), body)
+                    for k, f, m, sc, body in source.skips if m not in alias]
+    return set(alias)
 
 
 def paper_figure(analysis: Analysis, source: Source, options: DrawOptions, initial: dict[str, Any]) -> dict[str, Any]:
@@ -382,16 +415,17 @@ def paper_figure(analysis: Analysis, source: Source, options: DrawOptions, initi
     """
     base = replace(options, style="paper", fit=NO_FIT, fold=False)
     deepest = max(analysis.max_depth, 1)
-    full, hidden = figure_graph(analysis, source, base)
+    full, hidden = figure_graph(analysis, source, base, once=initial["fold"])
     at = source.index
+    shared = {tuple(b.parent) + (b.members[0],) for b in analysis.blocks if b.shared}  # one box or frame, x N
     texts: dict[str, dict[str, str]] = {"labels": {}, "titles": {}, "folds": {}, "runs": {}}
-    _paper_texts(full, at, options, texts, lambda n: n.kind is not LayerKind.MODULE)
+    _paper_texts(full, at, options, texts, lambda n: n.kind is not LayerKind.MODULE, shared)
     for depth in range(1, min(deepest, initial["depth"] or 1, _MAX_LABEL_DEPTHS) + 1):
         view = build_view(analysis, replace(base, depth=depth))
-        _paper_texts(view, at, options, texts, lambda n, d=depth: len(n.path) == d)
+        _paper_texts(view, at, options, texts, lambda n, d=depth: len(n.path) == d, shared)
     if initial["depth"] is not None:
         chosen = build_view(analysis, replace(base, depth=initial["depth"], fold=initial["fold"]))
-        _paper_texts(chosen, at, options, texts, lambda n: True)
+        _paper_texts(chosen, at, options, texts, lambda n: True, shared)
     return {"hidden": sorted(hidden), **texts}
 
 
@@ -400,16 +434,18 @@ _MAX_LABEL_DEPTHS = 12
 
 
 def _paper_texts(view: View, at: dict[tuple[str, ...], int], options: DrawOptions,
-                 texts: dict[str, dict[str, str]], wanted: Any) -> None:
-    """The label of each box of ``view`` that ``wanted(node)``, and the title of each frame."""
+                 texts: dict[str, dict[str, str]], wanted: Any, shared: set[tuple[str, ...]]) -> None:
+    """The label of each box of ``view`` that ``wanted(node)``, and the title of each frame
+    (a ``shared`` module's, marked x N, is its own box's or frame's: the page has no run of it)."""
     for n in view.nodes:
         i = at.get(tuple(n.path))
         if i is not None and wanted(n):
-            texts["folds" if n.repeat > 1 else "labels"][str(i)] = _box_text(n, options)
+            texts["folds" if n.repeat > 1 and n.path not in shared else "labels"][str(i)] = _box_text(n, options)
     for c in view.clusters():
         i = at.get(tuple(c.key))
         if i is not None:
-            texts["runs" if c.repeat > 1 else "titles"][str(i)] = cluster_label(c, show_names=False)
+            table = "runs" if c.repeat > 1 and c.key not in shared else "titles"
+            texts[table][str(i)] = cluster_label(c, show_names=False)
 
 
 def _box_text(node: ViewNode, options: DrawOptions) -> str:

@@ -244,3 +244,22 @@ def test_hostile_paper_view_is_inert(open_view) -> None:  # noqa: F811
     assert v.page.evaluate("document.scripts.length") == 3
     assert v.page.evaluate("document.querySelectorAll('img, iframe, object, embed').length") == 0
     v.check_clean()
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("name", ["t5", "albert"])
+def test_paper_view_of_blocks_the_figures_fold_apart(open_view, fixture_cache, name: str) -> None:  # noqa: F811
+    """T5's first block (it computes the attention bias) stands apart from the rest; ALBERT's
+    one layer applied twice with the same weights is drawn once, "x 2, shared weights"."""
+    pytest.importorskip("transformers")
+    a = fixture_cache.analysis("zoo", name)
+    options = DrawOptions(style="paper")
+    v = open_view(a, f"{name}-paper", options)
+    v.shot("0-open")
+    boxes, frames = _drawn(v)
+    assert (boxes, frames) == _figure(a, options)
+    if name == "albert":
+        assert any("shared weights" in f for f in frames) and not [p for p in v.paths() if "#2" in p]
+    else:
+        assert sum("T5Block" in b for b in boxes) == 4 and not any("T5Block \u00d7" in b for b in boxes)
+    v.check_clean()
