@@ -552,7 +552,8 @@
     .box.selected rect.body { stroke: #2563eb; stroke-width: 2; }
     .box.found rect.body { stroke: #f59e0b; stroke-width: 3; }
     .frame { stroke: #7f7f7f; stroke-width: 0.8; stroke-dasharray: 5 3; }
-    .cluster.run > .frame { stroke: #333333; stroke-width: 1.6; stroke-dasharray: none; }
+    .cluster.run > .frame { stroke: #333333; }
+    .cluster.opened > .frame { stroke-width: 1.6; stroke-dasharray: none; }
     .cluster.selected > .frame { stroke: #2563eb; stroke-width: 1.6; }
     .cluster.found > .frame { stroke: #f59e0b; stroke-width: 3; }
     .hdr { cursor: pointer; }
@@ -689,7 +690,7 @@
     });
   }
   function drawFrame(it) {
-    const g = el('g', { class: 'cluster' + (it.type === 'run' ? ' run' : ''), transform: `translate(${it.x},${it.y})` });
+    const g = el('g', { class: 'cluster' + (it.type === 'run' ? ' run' : '') + (it.opened ? ' opened' : ''), transform: `translate(${it.x},${it.y})` });
     tagItem(g, it);
     const level = frames.filter((f) => f.x <= it.x && f.y <= it.y && f.x + f.w >= it.x + it.w && f.y + f.h >= it.y + it.h).length;
     frames.push(it);
