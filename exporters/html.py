@@ -9,6 +9,12 @@ output shape, parameters (MACs when the analysis has them) and, for a merge, why
 or is not a skip. A search box finds a layer by name and brings it into view; the view
 pans, zooms and exports itself as SVG or PNG.
 
+Asked for a page (``fit``, or ``style="paper"``: 7 x 9 in), it opens at the depth and
+folding the other formats draw for that page, a folded run whose repetition is more than
+one box drawn as its first, titled ``x N``; the paper style is the paper figure's look and
+text box by box, and its SVG/PNG export is that figure (:mod:`._html_figure`). ``depth``
+and ``fold`` given set the first view too.
+
 Only what is visible is laid out: a collapsed module or a folded run is one box, so a
 model of 50,000 ops opens as fast as one of fifty. The model goes into the page as
 compact JSON (columns, a string table), see :func:`build_data`.
@@ -28,7 +34,7 @@ import base64
 import hashlib
 import html
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from types import SimpleNamespace
@@ -37,21 +43,10 @@ from typing import TYPE_CHECKING, Any
 from modelmap.core.kinds import LayerKind
 
 from ._escape import script_json, xml_text
-from ._options import NO_FIT, DrawOptions
+from ._html_figure import figure_graph, first_view, paper_figure
+from ._options import DrawOptions
 from ._style import EDGE_STYLES, KIND_FILL
-from ._view import (
-    SKIP_WORDS,
-    EdgeKind,
-    View,
-    ViewNode,
-    build_view,
-    cluster_label,
-    hyper_text,
-    merge_symbol,
-    model_title,
-    node_label,
-    shape_text,
-)
+from ._view import SKIP_WORDS, EdgeKind, model_title, hyper_text, shape_text
 
 if TYPE_CHECKING:  # pragma: no cover
     from modelmap.core import Analysis
@@ -205,8 +200,9 @@ def build_data(source: Source, options: DrawOptions, initial: dict[str, Any] | N
     """The JSON object the page reads: node columns, edges, skips, blocks, notes, styles.
 
     ``initial`` is the first view, ``{"depth": N or null, "fold": bool, "page": "7 x 9 in" or
-    null}`` (see :func:`first_view`; default: ``options``' depth and folding); ``paper`` the
-    paper style's boxes (see :func:`paper_figure`), null in the detailed style.
+    null}`` (see :func:`._html_figure.first_view`; default: ``options``' depth and folding);
+    ``paper`` the paper style's boxes (:func:`._html_figure.paper_figure`), null in the
+    detailed style.
 
     Kept compact for models of 50k ops: nodes are in pre-order and ``up[i]`` is
     ``i - parent(i)`` (0 for the model); a name that is its parent's name plus ``.`` or
@@ -324,168 +320,6 @@ def _page_style() -> dict[str, Any]:
             "kinds": [k.value for k in EdgeKind if k.is_skip]}
 
 
-# ----------------------------------------------------------------------------- the fitted figure
-
-
-def first_view(analysis: Analysis, options: DrawOptions) -> dict[str, Any]:
-    """The depth and folding the page opens at (the data's ``initial``).
-
-    When ``options`` ask for a page (``fit``, or the paper style's 7 x 9 in), the figure the
-    other formats draw: :func:`._fit.fit_drawing`'s choice, ``depth`` the module depth drawn
-    (the model's deepest for every layer), ``page`` the page (the details panel names it). Else
-    ``options``' own depth (``None``: the top-level modules) and folding, as the page always opened.
-    """
-    from ._fit import fit_drawing, fit_page
-
-    page = fit_page(options)
-    if page is None:
-        return {"depth": options.depth, "fold": options.fold is not False, "page": None}
-    chosen = fit_drawing(analysis, options, budget=False).options
-    depth = analysis.view_depth(chosen.depth)
-    every = max(analysis.max_depth, 1)
-    # the paper style's default page yields to a depth and folding both given (as in fit_drawing)
-    fitted = options.fit is not None or options.depth is None or options.fold is None
-    return {"depth": every if depth is None else min(depth, every), "fold": chosen.fold is not False,
-            "page": str(page) if fitted else None}
-
-
-def figure_graph(analysis: Analysis, source: Source, options: DrawOptions, once: bool = False) -> tuple[View, set[int]]:
-    """Give ``source`` the arrows of the figure of every layer in ``options``' style; returns
-    that figure and the layers it has no box for (``hidden``).
-
-    The figures put an op-less layer (an eval-mode Dropout) on the data path where it was
-    called (:func:`._paper.place_opless`); the paper style also draws no box for plumbing
-    layers and absorbed activations: arrows pass through them, and a skip forking or merging
-    at one starts or ends at the nearest layer drawn. ``once``: a module applied N times with
-    the same weights (ALBERT) is drawn as its first call (see :func:`_first_calls`).
-    """
-    full = build_view(analysis, replace(options, fit=NO_FIT, fold=False, depth=max(analysis.max_depth, 1)))
-    at = source.index
-    where = {n.id: at.get(tuple(n.path)) for n in full.nodes}
-    shown = set(where.values())
-    hidden = {i for i, n in enumerate(source.nodes) if i and n.kind is not LayerKind.MODULE and i not in shown}
-    source.skips = _paper_skips(source, hidden)
-    source.edges = [(where[e.src], where[e.dst]) for e in full.edges
-                    if where.get(e.src) is not None and where.get(e.dst) is not None]
-    if once:
-        hidden |= _first_calls(analysis, source)
-    return full, hidden
-
-
-def _first_calls(analysis: Analysis, source: Source) -> set[int]:
-    """Draw each shared block's later calls as its first, as the folded figures do: arrows
-    from a later call leave from the same layer of the first, arrows into one reach it, arrows
-    between calls go, and skips merging in a later call are not drawn. Returns the later
-    calls' layers (no box)."""
-    alias: dict[int, int] = {}
-    for b in analysis.blocks:
-        first = b.units[0]
-        for unit in b.units[1:] if b.shared else ():
-            for name, to in zip(unit, first, strict=False) if len(unit) == len(first) else ():
-                i, j = (source.index.get(tuple(analysis.layer(x).path)) for x in (name, to))
-                if i is not None and j is not None:
-                    alias[i] = j
-    if not alias:
-        return set()
-    firsts = set(alias.values())
-    edges = []
-    for u, v in source.edges:
-        if u in alias and v not in alias and v not in firsts:
-            edges.append((alias[u], v))
-        elif v in alias and u not in alias and u not in firsts:
-            edges.append((u, alias[v]))
-        elif u not in alias and v not in alias:
-            edges.append((u, v))
-    source.edges = list(dict.fromkeys(edges))
-    source.skips = [(k, alias.get(f, f), m, tuple(alias.get(x, x) for x in sc), body)
-                    for k, f, m, sc, body in source.skips if m not in alias]
-    return set(alias)
-
-
-def paper_figure(analysis: Analysis, source: Source, options: DrawOptions, initial: dict[str, Any]) -> dict[str, Any]:
-    """The paper style's boxes, as the paper SVG draws them (:func:`._view.build_view`).
-
-    ``source`` takes the paper figure's arrows (:func:`figure_graph`); ``hidden`` are the
-    layers without a box. The page's texts are by node: ``labels`` (a box), ``titles`` (a
-    module's frame), ``folds`` and ``runs`` (a run of repeated blocks folded into one box,
-    or drawn as its first repetition; by the run's first node). A layer's come from the
-    figure of every layer, a module's from the figure at its depth (down to the first
-    view's depth: the page labels a deeper module itself), and the first view's
-    (``initial``) from that very figure.
-    """
-    base = replace(options, style="paper", fit=NO_FIT, fold=False)
-    deepest = max(analysis.max_depth, 1)
-    full, hidden = figure_graph(analysis, source, base, once=initial["fold"])
-    at = source.index
-    shared = {tuple(b.parent) + (b.members[0],) for b in analysis.blocks if b.shared}  # one box or frame, x N
-    texts: dict[str, dict[str, str]] = {"labels": {}, "titles": {}, "folds": {}, "runs": {}}
-    _paper_texts(full, at, options, texts, lambda n: n.kind is not LayerKind.MODULE, shared)
-    for depth in range(1, min(deepest, initial["depth"] or 1, _MAX_LABEL_DEPTHS) + 1):
-        view = build_view(analysis, replace(base, depth=depth))
-        _paper_texts(view, at, options, texts, lambda n, d=depth: len(n.path) == d, shared)
-    if initial["depth"] is not None:
-        chosen = build_view(analysis, replace(base, depth=initial["depth"], fold=initial["fold"]))
-        _paper_texts(chosen, at, options, texts, lambda n: True, shared)
-    return {"hidden": sorted(hidden), **texts}
-
-
-#: The deepest module depth whose paper labels are computed.
-_MAX_LABEL_DEPTHS = 12
-
-
-def _paper_texts(view: View, at: dict[tuple[str, ...], int], options: DrawOptions,
-                 texts: dict[str, dict[str, str]], wanted: Any, shared: set[tuple[str, ...]]) -> None:
-    """The label of each box of ``view`` that ``wanted(node)``, and the title of each frame
-    (a ``shared`` module's, marked x N, is its own box's or frame's: the page has no run of it)."""
-    for n in view.nodes:
-        i = at.get(tuple(n.path))
-        if i is not None and wanted(n):
-            texts["folds" if n.repeat > 1 and n.path not in shared else "labels"][str(i)] = _box_text(n, options)
-    for c in view.clusters():
-        i = at.get(tuple(c.key))
-        if i is not None:
-            table = "runs" if c.repeat > 1 and c.key not in shared else "titles"
-            texts[table][str(i)] = cluster_label(c, show_names=False)
-
-
-def _box_text(node: ViewNode, options: DrawOptions) -> str:
-    """A box's paper label; a merge glyph (``+``, ``×``) is its symbol alone (drawn in a circle)."""
-    symbol = merge_symbol(node)
-    if symbol in ("+", "\u00d7") and node.repeat == 1:
-        return symbol
-    return node_label(node, options, show_names=False)
-
-
-def _paper_skips(source: Source, hidden: set[int]) -> list[tuple[str, int, int, tuple[int, ...], tuple[int, ...]]]:
-    """``source``'s skips with their ends moved off hidden layers: a fork to the nearest drawn
-    layer before it, a merge to the nearest after it (dropped if there is none)."""
-    if not hidden:
-        return source.skips
-    succ: dict[int, list[int]] = {}
-    pred: dict[int, list[int]] = {}
-    for u, v in source.edges:
-        succ.setdefault(u, []).append(v)
-        pred.setdefault(v, []).append(u)
-
-    def nearest(i: int, adj: dict[int, list[int]], pick: Any) -> int | None:
-        seen, todo, found = {i}, [i], []
-        while todo:
-            for j in adj.get(todo.pop(), ()):
-                if j not in seen:
-                    seen.add(j)
-                    (todo if j in hidden else found).append(j)
-        return pick(found) if found else None
-
-    out = []
-    for kind, fork, merge, shortcut, body in source.skips:
-        f = nearest(fork, pred, max) if fork in hidden else fork
-        m = nearest(merge, succ, min) if merge in hidden else merge
-        if f is not None and m is not None and f != m:
-            out.append((kind, f, m, tuple(x for x in shortcut if x not in hidden and x != f),
-                        tuple(x for x in body if x not in hidden)))
-    return out
-
-
 # ----------------------------------------------------------------------------- the page
 
 
@@ -558,7 +392,4 @@ def repr_html_bundle(analysis: Analysis, options: DrawOptions | None = None, hei
     return {"text/html": iframe}
 
 
-__all__ = [
-    "Source", "TreeNode", "build_data", "figure_graph", "first_view", "generate_html", "html_page", "paper_figure",
-    "read_analysis", "repr_html_bundle",
-]
+__all__ = ["Source", "TreeNode", "build_data", "generate_html", "html_page", "read_analysis", "repr_html_bundle"]
