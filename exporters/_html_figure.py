@@ -103,7 +103,7 @@ def paper_figure(analysis: Analysis, source: Source, options: DrawOptions, initi
     """The paper style's boxes, as the paper SVG draws them (:func:`._view.build_view`).
 
     ``source`` takes the paper figure's arrows (:func:`figure_graph`); ``hidden`` are the
-    layers without a box. The page's texts are by node: ``labels`` (a box), ``titles`` (a
+    layers without a box; ``title`` the figure's caption ("" for a generic graph name). The page's texts are by node: ``labels`` (a box), ``titles`` (a
     module's frame), ``folds`` and ``runs`` (a run of repeated blocks folded into one box,
     or drawn as its first repetition; by the run's first node). A layer's come from the
     figure of every layer, a module's from the figure at its depth (down to the first
@@ -123,7 +123,7 @@ def paper_figure(analysis: Analysis, source: Source, options: DrawOptions, initi
     if initial["depth"] is not None:
         chosen = build_view(analysis, replace(base, depth=initial["depth"], fold=initial["fold"]))
         _paper_texts(chosen, at, options, texts, lambda n: True, shared)
-    return {"hidden": sorted(hidden), **texts}
+    return {"hidden": sorted(hidden), "title": full.title, **texts}
 
 
 #: The deepest module depth whose paper labels are computed.

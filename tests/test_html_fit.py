@@ -111,8 +111,10 @@ def test_paper_view_is_the_fitted_seed_figure(open_view) -> None:  # noqa: F811
         assert "Conv2d 3\u00d73, 64, ReLU" in v.box("conv").text_content()
         _assert_paper_look(v)
         v.check_clean()
-    drawn = {g.get("data-path") for g in _exported(v).iter(SVG + "g")} - {None}
+    exported = _exported(v)
+    drawn = {g.get("data-path") for g in exported.iter(SVG + "g")} - {None}
     assert drawn == set(v.paths())
+    assert [t.text for t in exported.iter(SVG + "text") if t.get("class") == "t-caption"] == ["seed_resnet"]
 
     v.toggle(run)  # still a view: the run unfolds, a stage collapses
     v.shot("1-unfolded")
@@ -210,6 +212,7 @@ def test_gpt2_paper_view_is_the_fitted_figure(open_view, gpt2) -> None:  # noqa:
     assert {("add", "h.0/add"), ("h.0/add", "h.0/add_1")} <= set(v.skip_edges("identity"))
     _assert_paper_look(v)
     _exported(v)
+    assert v.download("export-png").startswith(b"\x89PNG\r\n\x1a\n")
     v.find("h.0.mlp.c_fc")  # search still finds a layer and shows it
     assert v.in_view("h.0.mlp.c_fc")
     v.check_clean()

@@ -542,6 +542,7 @@
     text { font-family: ${FONT}; fill: #000000; }
     .t-name, .t-line, .t-badge { font-size: 12px; font-weight: 400; fill: #000000; }
     .t-glyph { font-size: 16px; fill: #000000; }
+    .t-caption { font-size: 15px; fill: #000000; }
     .box rect.body, .box circle.body { stroke: #000000; stroke-width: 0.8; }
     .box.expandable rect.body { stroke: #000000; stroke-width: 0.8; }
     .box.fold rect.body, .box.fold rect.stack { stroke: #000000; stroke-width: 1.8; }
@@ -1204,20 +1205,22 @@
   function exportSvg() {
     const margin = 16;
     const legendRows = opts.legend ? style.kinds.filter((k) => SAFE_KIND.test(k) && skips.some((s) => s.kind === k)) : [];
+    const caption = paper && paper.title ? 24 : 0; // the paper figure's title above it, as Graphviz draws it
     const W = Math.ceil(graphSize.w + 2 * margin);
-    const H = Math.ceil(graphSize.h + 2 * margin + (legendRows.length ? 22 + 18 * legendRows.length : 0));
+    const H = Math.ceil(graphSize.h + 2 * margin + caption + (legendRows.length ? 22 + 18 * legendRows.length : 0));
     const svg = el('svg', { xmlns: SVGNS, width: W, height: H, viewBox: `0 0 ${W} ${H}` });
     svg.append(el('title', {}, data.title));
     const css = el('style');
     css.textContent = GRAPH_CSS;
     svg.append(css, defs.cloneNode(true), el('rect', { width: W, height: H, fill: '#ffffff' }));
     const g = viewport.cloneNode(true);
-    g.setAttribute('transform', `translate(${margin},${margin})`);
+    g.setAttribute('transform', `translate(${margin},${margin + caption})`);
     g.removeAttribute('id');
     for (const x of g.querySelectorAll('.selected, .found')) x.classList.remove('selected', 'found');
+    if (caption) svg.append(el('text', { x: W / 2, y: margin + 12, class: 't-caption', 'text-anchor': 'middle' }, paper.title));
     svg.append(g);
     legendRows.forEach((kind, k) => {
-      const y = graphSize.h + 2 * margin + 14 + 18 * k;
+      const y = graphSize.h + 2 * margin + caption + 14 + 18 * k;
       const look = edgeLook(kind);
       if (k === 0) svg.append(el('text', { x: margin, y: y - 4, class: 't-name' }, 'Skip connections'));
       svg.append(el('line', { x1: margin, y1: y + 10, x2: margin + 34, y2: y + 10, stroke: look.colour, 'stroke-width': look.width, 'stroke-dasharray': look.dash }));
