@@ -9,6 +9,12 @@ output shape, parameters (MACs when the analysis has them) and, for a merge, why
 or is not a skip. A search box finds a layer by name and brings it into view; the view
 pans, zooms and exports itself as SVG or PNG.
 
+Asked for a page (``fit``, or ``style="paper"``: 7 x 9 in), it opens at the depth and
+folding the other formats draw for that page, a folded run whose repetition is more than
+one box drawn as its first, titled ``x N``; the paper style is the paper figure's look and
+text box by box, and its SVG/PNG export is that figure (:mod:`._html_figure`). ``depth``
+and ``fold`` given set the first view too.
+
 Only what is visible is laid out: a collapsed module or a folded run is one box, so a
 model of 50,000 ops opens as fast as one of fifty. The model goes into the page as
 compact JSON (columns, a string table), see :func:`build_data`.
@@ -37,6 +43,7 @@ from typing import TYPE_CHECKING, Any
 from modelmap.core.kinds import LayerKind
 
 from ._escape import script_json, xml_text
+from ._html_figure import figure_graph, first_view, paper_figure
 from ._options import DrawOptions
 from ._style import EDGE_STYLES, KIND_FILL
 from ._view import SKIP_WORDS, EdgeKind, model_title, hyper_text, shape_text
@@ -85,6 +92,7 @@ class Source:
     skips: list[tuple[str, int, int, tuple[int, ...], tuple[int, ...]]]  # kind, fork, merge, shortcut, body
     blocks: list[tuple[str, int, list[list[int]]]]  # name, parent node, each unit's children of the parent
     notes: dict[int, list[str]] = field(default_factory=dict)  # merge node -> why it is not a skip
+    index: dict[tuple[str, ...], int] = field(default_factory=dict)  # module or layer path -> node
 
 
 def read_analysis(analysis: Analysis) -> Source:
@@ -124,15 +132,15 @@ def read_analysis(analysis: Analysis) -> Source:
     blocks = []
     for b in analysis.blocks:
         parent = tuple(b.parent)
-        if parent in index:
-            units = [_unit_children(unit, index[parent], at, nodes) for unit in b.units]
+        if parent in index:  # a first unit with extra layers (T5's block 0) stands apart, as in the figures
+            units = [_unit_children(unit, index[parent], at, nodes) for unit in b.units[1 if b.first_extra else 0:]]
             blocks.append((b.name, index[parent], units))
     notes: dict[int, list[str]] = {}
     for r in analysis.rejections:
         if r.merge in at:
             notes.setdefault(at[r.merge], []).append(r.reason)
     return Source(model_title(analysis) or "model", analysis.framework, analysis.converter,
-                  analysis.op_count, analysis.params, nodes, edges, skips, blocks, notes)
+                  analysis.op_count, analysis.params, nodes, edges, skips, blocks, notes, index)
 
 
 def _tree_node(path: tuple[str, ...], parent: int, mod: Any, layer: Any, shapes: dict[Any, str]) -> TreeNode:
@@ -187,8 +195,14 @@ class _Strings:
         return i
 
 
-def build_data(source: Source, options: DrawOptions) -> dict[str, Any]:
+def build_data(source: Source, options: DrawOptions, initial: dict[str, Any] | None = None,
+               paper: dict[str, Any] | None = None) -> dict[str, Any]:
     """The JSON object the page reads: node columns, edges, skips, blocks, notes, styles.
+
+    ``initial`` is the first view, ``{"depth": N or null, "fold": bool, "page": "7 x 9 in" or
+    null}`` (see :func:`._html_figure.first_view`; default: ``options``' depth and folding);
+    ``paper`` the paper style's boxes (:func:`._html_figure.paper_figure`), null in the
+    detailed style.
 
     Kept compact for models of 50k ops: nodes are in pre-order and ``up[i]`` is
     ``i - parent(i)`` (0 for the model); a name that is its parent's name plus ``.`` or
@@ -210,6 +224,8 @@ def build_data(source: Source, options: DrawOptions) -> dict[str, Any]:
         "ops": source.op_count,
         "params": source.params,
         "options": _page_options(options),
+        "initial": initial or {"depth": options.depth, "fold": options.fold is not False, "page": None},
+        "paper": paper,
         "style": _page_style(),
         "name": names,
         "pre": pre,
@@ -285,8 +301,6 @@ def _valid_blocks(source: Source, strings: _Strings) -> list[list[Any]]:
 def _page_options(options: DrawOptions) -> dict[str, Any]:
     return {
         "direction": "RIGHT" if options.direction == "LR" else "DOWN",
-        "depth": options.depth,
-        "fold": options.fold is not False,
         "shapes": options.shapes,
         "params": options.params,
         "legend": options.legend,
@@ -353,7 +367,13 @@ def generate_html(analysis: Analysis, options: DrawOptions | None = None) -> str
     source = read_analysis(analysis)
     if options.title is not None:
         source.title = options.title
-    return html_page(build_data(source, options), f"{source.title} \u2014 modelmap")
+    initial = first_view(analysis, options)
+    paper = None
+    if options.style == "paper":
+        paper = paper_figure(analysis, source, options, initial)
+    elif initial["page"]:  # --fit in the detailed style: the figure's arrows too (op-less layers on the data path)
+        figure_graph(analysis, source, options)
+    return html_page(build_data(source, options, initial, paper), f"{source.title} \u2014 modelmap")
 
 
 def repr_html_bundle(analysis: Analysis, options: DrawOptions | None = None, height: int = 640) -> dict[str, str]:

@@ -28,7 +28,9 @@
   const t0 = performance.now();
   const data = JSON.parse(document.getElementById('modelmap-data').textContent);
   const opts = data.options;
-  if (opts.paper) document.body.classList.add('paper');
+  const init = data.initial; // the first view: {depth: N or null (the top level), fold, page: the page fitted or null}
+  const paper = opts.paper ? data.paper || { hidden: [], labels: {}, titles: {}, folds: {}, runs: {} } : null;
+  if (paper) document.body.classList.add('paper');
   const style = data.style;
   const strings = data.strings;
   const str = (i) => (i >= 0 ? strings[i] : '');
@@ -97,6 +99,9 @@
   const childUnit = new Int32Array(N); // and which repetition
   blocks.forEach((b, bi) => b.units.forEach((u, k) => u.forEach((c) => { childBlock[c] = bi; childUnit[c] = k; })));
   const memberName = (b, k) => names[blocks[b].units[k][0]];
+  const hidden = new Uint8Array(N); // the paper style's plumbing: no box, arrows pass through
+  if (paper) for (const i of paper.hidden) hidden[i] = 1;
+  const own = (table, i) => (paper && Object.prototype.hasOwnProperty.call(table, i) ? table[i] : null);
 
   // ------------------------------------------------------------------ labels and numbers
 
@@ -151,6 +156,7 @@
 
   const expanded = new Uint8Array(N); // modules drawn as open frames
   const runs = new Map(); // block -> Set of repetitions shown (absent: folded into one box)
+  const opened = new Set(); // folded blocks drawn as their first repetition, titled "x N" (as the figures do)
   const windows = new Map(); // module with many entries -> the range of them drawn {start, count}
   expanded[0] = 1;
 
@@ -158,9 +164,12 @@
     expanded.fill(0);
     expanded[0] = 1;
     runs.clear();
+    opened.clear();
     windows.clear();
-    if (opts.depth) {
-      for (let i = 1; i < N; i++) if (!isLeaf(i) && depth[i] < opts.depth) expanded[i] = 1;
+    if (init.depth) {
+      for (let i = 1; i < N; i++) if (!isLeaf(i) && depth[i] < init.depth) expanded[i] = 1;
+      // a folded run whose repetition is more than one box at this depth: its first, marked x N
+      if (init.fold) blocks.forEach((b, bi) => { if (b.units[0].length > 1 || expanded[b.lead]) opened.add(bi); });
     } else {
       // open a lone container that holds most of the model (GPT2LMHeadModel -> transformer)
       for (let m = 0; ;) {
@@ -170,7 +179,7 @@
         expanded[m] = 1;
       }
     }
-    if (!opts.fold) blocks.forEach((b, bi) => runs.set(bi, firstPage(bi, 0, b.count - 1)));
+    if (!init.fold) blocks.forEach((b, bi) => runs.set(bi, firstPage(bi, 0, b.count - 1)));
   }
   function firstPage(b, lo, hi) { // repetitions a click on a folded stretch shows
     const shown = runs.get(b) || new Set();
@@ -183,6 +192,8 @@
 
   let items = []; // boxes and frames of the current drawing
   const rep = new Int32Array(N); // node -> the item that shows it
+  const copy = new Int32Array(N); // a node of an opened run: 1 + the run's block (0: none)
+  const copyUnit = new Int32Array(N); // and the repetition it belongs to
 
   function newItem(type, node, container) {
     const it = { idx: items.length, type, node, container, children: null, block: -1, lo: 0, hi: 0, badges: null };
@@ -193,6 +204,7 @@
   function build() {
     items = [];
     rep.fill(-1);
+    copy.fill(0);
     const root = newItem('root', 0, null);
     root.children = [];
     fillFrame(root, 0);
@@ -241,6 +253,7 @@
     }
   }
   function emitNode(frame, c) {
+    if (hidden[c]) return;
     if (expanded[c] && !isLeaf(c)) {
       const it = newItem('module', c, frame);
       it.children = [];
@@ -253,12 +266,13 @@
   function emitRun(frame, b) {
     const blk = blocks[b];
     const shown = runs.get(b);
-    if (!shown) { emitFold(frame, b, 0, blk.count - 1); return; }
+    if (!shown && !opened.has(b)) { emitFold(frame, b, 0, blk.count - 1); return; }
     const run = newItem('run', -1, frame);
     run.block = b;
     run.lo = 0;
     run.hi = blk.count - 1;
     run.children = [];
+    if (!shown) { emitFirst(run, b); return; }
     for (let k = 0; k < blk.count;) {
       if (shown.has(k)) {
         for (const c of blk.units[k]) emitNode(run, c);
@@ -271,6 +285,21 @@
       else emitFold(run, b, k, j - 1);
       k = j;
     }
+  }
+  function emitFirst(run, b) { // the first repetition stands for all: the others' nodes map onto its own
+    const units = blocks[b].units;
+    run.opened = true;
+    if (units[0].length === 1) { rep[units[0][0]] = run.idx; fillFrame(run, units[0][0]); } // its frame is the run's
+    else units[0].forEach((c) => emitNode(run, c));
+    units.forEach((u, k) => u.forEach((c, p) => {
+      const first = units[0][Math.min(p, units[0].length - 1)];
+      const same = end[c] - c === end[first] - first;
+      for (let x = c; x < end[c]; x++) {
+        copy[x] = b + 1;
+        copyUnit[x] = k;
+        if (k) rep[x] = rep[same ? first + (x - c) : first];
+      }
+    }));
   }
   function emitFold(frame, b, lo, hi) {
     const it = newItem('fold', blocks[b].units[lo][0], frame);
@@ -318,12 +347,15 @@
       }
       return edges[e];
     };
+    // between two repetitions of an opened run: the run's own loop, not drawn
+    const across = (u, v) => copy[u] !== 0 && copy[u] === copy[v] && copyUnit[u] !== copyUnit[v];
     for (let e = 0; e < edgeList.length; e += 2) {
       const a = rep[edgeList[e]];
       const b = rep[edgeList[e + 1]];
-      if (a !== b && a >= 0 && b >= 0) edgeOf(a, b);
+      if (a !== b && a >= 0 && b >= 0 && !across(edgeList[e], edgeList[e + 1])) edgeOf(a, b);
     }
     for (const s of skips) {
+      if (copy[s.merge] && copyUnit[s.merge]) continue; // inside a repetition drawn as the first
       const a = rep[s.fork];
       const b = rep[s.merge];
       if (a === b || s.body.every((x) => rep[x] === a || rep[x] === b)) {
@@ -347,8 +379,9 @@
   // ------------------------------------------------------------------ 3. sizes and layout
 
   const FONT = getComputedStyle(document.body).getPropertyValue('--font').trim() || 'sans-serif';
-  const NAME_FONT = `600 12px ${FONT}`;
-  const TEXT_FONT = `11px ${FONT}`;
+  const NAME_FONT = paper ? `12px ${FONT}` : `600 12px ${FONT}`;
+  const TEXT_FONT = paper ? `12px ${FONT}` : `11px ${FONT}`;
+  const LINE = paper ? 15 : 14; // the distance between a box's lines
   const BADGE_FONT = `600 11px ${FONT}`;
   const measureCtx = document.createElement('canvas').getContext('2d');
   const widthMemo = new Map();
@@ -366,7 +399,23 @@
   function badgeText(badges) {
     return Object.keys(badges).map((k) => `${badges[k]} ${k}`).join(' \u00b7 ');
   }
+  function paperLines(it) { // the paper figure's text of a box (as the paper SVG has it), or null
+    const i = it.node;
+    if (it.type === 'node' && !isLeaf(i) && !own(paper.labels, i)) { // a module deeper than the figure's
+      return [shortName(i), str(data.cls[i]), opts.shapes ? outputShape(i) : '',
+        opts.params && data.nparams[i] ? compact(data.nparams[i]) + ' params' : ''].filter(Boolean).join('\n');
+    }
+    if (it.type === 'node') return own(paper.labels, i);
+    if (it.type !== 'fold') return null;
+    const b = blocks[it.block];
+    const whole = it.lo === 0 && it.hi === b.count - 1 ? own(paper.folds, b.lead) : null;
+    const n = it.hi - it.lo + 1;
+    return whole || `${clip(b.name, 32)} \u00d7 ${exact(n)}` + (opts.params ? `\n${compact(runParams(it.block, it.lo, it.hi))} params` : '');
+  }
   function boxLines(it) { // [name line, detail lines...] of a box, and its look
+    const text = paper ? paperLines(it) : null;
+    it.glyph = text !== null && /^[+\u00d7]$/.test(text); // a merge drawn as a circle
+    if (text !== null) { it.badges = null; return text.split('\n'); } // the text says the skips inside
     const i = it.node;
     const facts = (shape, params) => [opts.shapes ? shape : '', opts.params && params ? compact(params) + ' params' : '']
       .filter(Boolean).join(' \u00b7 ');
@@ -396,17 +445,25 @@
   }
   function boxSize(it) {
     const lines = boxLines(it);
+    if (it.glyph) return { w: 26, h: 26, lines };
     let w = textWidth(lines[0], NAME_FONT);
     for (let k = 1; k < lines.length; k++) {
       w = Math.max(w, textWidth(lines[k], it.badges && k === lines.length - 1 ? BADGE_FONT : TEXT_FONT));
     }
     const extra = it.type === 'fold' ? STACK * 2 : 0;
-    return { w: Math.ceil(Math.max(w + 22, 72)) + extra, h: 12 + 16 + 14 * (lines.length - 1) + extra, lines };
+    return { w: Math.ceil(Math.max(w + 22, 72)) + extra, h: 12 + 16 + LINE * (lines.length - 1) + extra, lines };
   }
   function frameTitle(it) {
+    if (paper) { // one title, as the paper figure's clusters have
+      const b = it.type === 'run' ? blocks[it.block] : null;
+      if (!b) return [own(paper.titles, it.node) || shortName(it.node), ''];
+      if (it.opened) return [own(paper.runs, b.lead) || `\u00d7 ${exact(b.count)}  ${clip(b.name, 32)}`, ''];
+      return [`${clip(b.name, 32)}: ${clip(memberName(it.block, 0), 22)} ${ELLIPSIS} ${clip(memberName(it.block, b.count - 1), 22)}`, ''];
+    }
     if (it.type === 'run') {
       const b = blocks[it.block];
-      return [`\u25BE ${clip(b.name, 32)} \u00d7 ${exact(b.count)}`, `${clip(memberName(it.block, 0), 22)} ${ELLIPSIS} ${clip(memberName(it.block, b.count - 1), 22)}`];
+      const span = `${clip(memberName(it.block, 0), 22)} ${ELLIPSIS} ${clip(memberName(it.block, b.count - 1), 22)}`;
+      return [`\u25BE ${clip(b.name, 32)} \u00d7 ${exact(b.count)}`, it.opened ? `the first drawn for ${span}` : span];
     }
     const i = it.node;
     const cls = str(data.cls[i]);
@@ -481,7 +538,33 @@
 
   // ------------------------------------------------------------------ 4. drawing
 
-  const GRAPH_CSS = `
+  const PAPER_CSS = `
+    text { font-family: ${FONT}; fill: #000000; }
+    .t-name, .t-line, .t-badge { font-size: 12px; font-weight: 400; fill: #000000; }
+    .t-glyph { font-size: 16px; fill: #000000; }
+    .t-caption { font-size: 15px; fill: #000000; }
+    .box rect.body, .box circle.body { stroke: #000000; stroke-width: 0.8; }
+    .box.expandable rect.body { stroke: #000000; stroke-width: 0.8; }
+    .box.fold rect.body, .box.fold rect.stack { stroke: #000000; stroke-width: 1.8; }
+    .box.more rect.body { stroke-dasharray: 4 3; }
+    .box.io rect.body { stroke-width: 0.8; }
+    .box:hover rect.body, .box:focus rect.body { stroke: #2563eb; stroke-width: 1.6; outline: none; }
+    .box:focus, .hdr:focus { outline: none; }
+    .box.selected rect.body { stroke: #2563eb; stroke-width: 2; }
+    .box.found rect.body { stroke: #f59e0b; stroke-width: 3; }
+    .frame { stroke: #7f7f7f; stroke-width: 0.8; stroke-dasharray: 5 3; }
+    .cluster.run > .frame { stroke: #333333; }
+    .cluster.opened > .frame { stroke-width: 1.6; stroke-dasharray: none; }
+    .cluster.selected > .frame { stroke: #2563eb; stroke-width: 1.6; }
+    .cluster.found > .frame { stroke: #f59e0b; stroke-width: 3; }
+    .hdr { cursor: pointer; }
+    .hdr rect { fill: #ffffff; fill-opacity: 0; }
+    .hdr:hover rect, .hdr:focus rect { fill: #e8eef6; fill-opacity: 1; }
+    .edge { fill: none; }
+    .edge.data { stroke: #000000; stroke-width: 0.9; pointer-events: none; }
+    .edge.skip { stroke-linecap: round; }
+  `;
+  const GRAPH_CSS = paper ? PAPER_CSS : `
     text { font-family: ${FONT}; fill: #1d2530; }
     .t-name { font-size: 12px; font-weight: 600; }
     .t-line { font-size: 11px; fill: #4a5563; }
@@ -504,7 +587,7 @@
     .cluster.run > .hdr rect { fill: #e2e8f0; }
     .hdr:hover rect, .hdr:focus rect { fill: #cdd9e8; }
     .edge { fill: none; }
-    .edge.data { stroke: #7b8594; stroke-width: 1.1; }
+    .edge.data { stroke: #7b8594; stroke-width: 1.1; pointer-events: none; } /* clicks go to the title bar below */
     .edge.skip { stroke-linecap: round; }
   `;
 
@@ -538,7 +621,7 @@
       if (!SAFE_KIND.test(kind)) continue;
       const look = edgeLook(kind);
       const m = el('marker', { id: 'mm-arrow-' + kind, viewBox: '0 0 10 10', refX: '9', refY: '5', markerWidth: '7', markerHeight: '7', orient: 'auto-start-reverse', markerUnits: 'userSpaceOnUse' });
-      m.append(el('path', { d: 'M0,1 L10,5 L0,9 z', fill: kind === 'data' ? '#7b8594' : look.colour }));
+      m.append(el('path', { d: 'M0,1 L10,5 L0,9 z', fill: kind === 'data' ? (paper ? '#000000' : '#7b8594') : look.colour }));
       defs.append(m);
     }
   })();
@@ -566,6 +649,7 @@
     if (it.type === 'fold' || it.type === 'run') {
       g.setAttribute('data-repeat', String(it.hi - it.lo + 1));
       g.setAttribute('data-block', blocks[it.block].name);
+      if (it.opened) g.setAttribute('data-opened', 'true');
     }
     if (it.type === 'node' && isLeaf(it.node)) g.setAttribute('data-kind', kindOf(it.node));
   }
@@ -583,12 +667,17 @@
       h -= 2 * STACK;
       for (const d of [2 * STACK, STACK]) g.append(el('rect', { class: 'stack', x: d, y: d, width: w, height: h, rx: 6, fill }));
     }
-    g.append(el('rect', { class: 'body', width: w, height: h, rx: io ? h / 2 : 6, fill }));
-    const cx = io ? w / 2 : 11;
+    if (it.glyph) {
+      g.append(el('circle', { class: 'body', cx: w / 2, cy: h / 2, r: w / 2, fill }));
+      g.append(el('text', { x: w / 2, y: h / 2 + 5, class: 't-glyph', 'text-anchor': 'middle' }, it.lines[0]));
+      return g;
+    }
+    g.append(el('rect', { class: 'body', width: w, height: h, rx: io && !paper ? h / 2 : 6, fill }));
+    const cx = io || paper ? w / 2 : 11;
     it.lines.forEach((line, k) => {
       const badge = it.badges && k === it.lines.length - 1;
-      const t = el('text', { x: cx, y: 20 + 14 * k + (k ? 1 : 0), class: k === 0 ? 't-name' : badge ? 't-badge' : 't-line' });
-      if (io) t.setAttribute('text-anchor', 'middle');
+      const t = el('text', { x: cx, y: 20 + LINE * k + (k ? 1 : 0), class: k === 0 ? 't-name' : badge ? 't-badge' : 't-line' });
+      if (io || paper) t.setAttribute('text-anchor', 'middle');
       if (badge) drawBadges(t, it.badges); else t.textContent = line;
       g.append(t);
     });
@@ -602,11 +691,12 @@
     });
   }
   function drawFrame(it) {
-    const g = el('g', { class: 'cluster' + (it.type === 'run' ? ' run' : ''), transform: `translate(${it.x},${it.y})` });
+    const g = el('g', { class: 'cluster' + (it.type === 'run' ? ' run' : '') + (it.opened ? ' opened' : ''), transform: `translate(${it.x},${it.y})` });
     tagItem(g, it);
     const level = frames.filter((f) => f.x <= it.x && f.y <= it.y && f.x + f.w >= it.x + it.w && f.y + f.h >= it.y + it.h).length;
     frames.push(it);
-    g.append(el('rect', { class: 'frame', width: it.w, height: it.h, rx: 8, fill: level % 2 ? '#f1f4f8' : '#f8fafc' }));
+    const tint = paper ? '#ffffff' : level % 2 ? '#f1f4f8' : '#f8fafc';
+    g.append(el('rect', { class: 'frame', width: it.w, height: it.h, rx: 8, fill: tint }));
     const hdr = el('g', { class: 'hdr', tabindex: '0', role: 'button' });
     hdr.append(el('rect', { width: it.w, height: HEADER, rx: 8 }), el('rect', { y: HEADER - 8, width: it.w, height: 8 }));
     const [title, right] = fitTitle(it.title, it.w - 20);
@@ -821,6 +911,7 @@
     for (const s of skips) counts[s.kind] = (counts[s.kind] || 0) + 1;
     row(dl, 'Skips', Object.keys(counts).map((k) => `${counts[k]} ${k}`).join(', ') || 'none');
     row(dl, 'Repeated', blocks.map((b) => `${b.name} \u00d7 ${b.count}`).join(', ') || 'none');
+    if (init.page) row(dl, 'Opened at', `the figure fitted to ${init.page}`);
     info.append(dl);
     info.append(div('i-hint', 'Click a box to expand it, a frame\u2019s title bar to collapse it. Hover or click for details. ' +
       'Press / to search; drag to pan, scroll to zoom.'));
@@ -954,6 +1045,7 @@
       runs.set(it.block, firstPage(it.block, it.lo, it.hi));
     } else if (it.type === 'run') {
       runs.delete(it.block);
+      opened.delete(it.block);
     } else if (it.type === 'module') {
       expanded[it.node] = 0;
     } else if (it.type === 'node' && !isLeaf(it.node)) {
@@ -1049,6 +1141,7 @@
     const prefix = [];
     const part = [];
     for (let i = 1; i < N && whole.length + prefix.length < 50; i++) {
+      if (hidden[i]) continue; // the paper style's plumbing has no box to show
       const n = lowered[i];
       if (n === q) whole.push(i);
       else if (n.startsWith(q) || shortName(i).toLowerCase().startsWith(q)) prefix.push(i);
@@ -1112,20 +1205,22 @@
   function exportSvg() {
     const margin = 16;
     const legendRows = opts.legend ? style.kinds.filter((k) => SAFE_KIND.test(k) && skips.some((s) => s.kind === k)) : [];
+    const caption = paper && paper.title ? 24 : 0; // the paper figure's title above it, as Graphviz draws it
     const W = Math.ceil(graphSize.w + 2 * margin);
-    const H = Math.ceil(graphSize.h + 2 * margin + (legendRows.length ? 22 + 18 * legendRows.length : 0));
+    const H = Math.ceil(graphSize.h + 2 * margin + caption + (legendRows.length ? 22 + 18 * legendRows.length : 0));
     const svg = el('svg', { xmlns: SVGNS, width: W, height: H, viewBox: `0 0 ${W} ${H}` });
     svg.append(el('title', {}, data.title));
     const css = el('style');
     css.textContent = GRAPH_CSS;
     svg.append(css, defs.cloneNode(true), el('rect', { width: W, height: H, fill: '#ffffff' }));
     const g = viewport.cloneNode(true);
-    g.setAttribute('transform', `translate(${margin},${margin})`);
+    g.setAttribute('transform', `translate(${margin},${margin + caption})`);
     g.removeAttribute('id');
     for (const x of g.querySelectorAll('.selected, .found')) x.classList.remove('selected', 'found');
+    if (caption) svg.append(el('text', { x: W / 2, y: margin + 12, class: 't-caption', 'text-anchor': 'middle' }, paper.title));
     svg.append(g);
     legendRows.forEach((kind, k) => {
-      const y = graphSize.h + 2 * margin + 14 + 18 * k;
+      const y = graphSize.h + 2 * margin + caption + 14 + 18 * k;
       const look = edgeLook(kind);
       if (k === 0) svg.append(el('text', { x: margin, y: y - 4, class: 't-name' }, 'Skip connections'));
       svg.append(el('line', { x1: margin, y1: y + 10, x2: margin + 34, y2: y + 10, stroke: look.colour, 'stroke-width': look.width, 'stroke-dasharray': look.dash }));
@@ -1173,6 +1268,7 @@
     expanded.fill(0);
     expanded[0] = 1;
     runs.clear();
+    opened.clear();
     windows.clear();
     redraw(null);
   });
