@@ -143,12 +143,16 @@ def fit_page(options: DrawOptions) -> Page | None:
     return Page(*area) if area is not None else None
 
 
-def fit_drawing(analysis: Analysis, options: DrawOptions, measure: bool = True, budget: bool = True) -> Fitted:
+def fit_drawing(
+    analysis: Analysis, options: DrawOptions, measure: bool = True, budget: bool = True, titles: bool = True
+) -> Fitted:
     """The candidate drawn for ``options`` (see the module docstring); warns when it does not fit.
 
     ``measure`` False (or no Graphviz on PATH) chooses by the bounds alone. ``budget``: the
     figure goes to Graphviz, so a view over its box budget is collapsed or refused
-    (:func:`~.render.graphviz_dot`); the DOT exporter's text is no Graphviz run.
+    (:func:`~.render.graphviz_dot`); the DOT exporter's text is no Graphviz run. ``titles``
+    False: only the depth and folding are wanted (Mermaid, the HTML view), so the chosen
+    figure's titles are not cleared of arrows.
     """
     page = fit_page(options)
     fixed_depth = analysis.view_depth(options.depth)
@@ -164,7 +168,7 @@ def fit_drawing(analysis: Analysis, options: DrawOptions, measure: bool = True, 
     else:
         folds: list[bool | None] = [options.fold] if options.fold is not None else [True, False]
         fitted = _fit(analysis, options, page, depths, folds, measure)
-    if measure:
+    if measure and titles:
         fitted = Fitted(_clear_titles(analysis, fitted.chosen, page), fitted.warning)
     if fitted.warning:
         warnings.warn(fitted.warning, DrawingWarning, stacklevel=3)

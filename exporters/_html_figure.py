@@ -37,7 +37,7 @@ def first_view(analysis: Analysis, options: DrawOptions) -> dict[str, Any]:
     page = fit_page(options)
     if page is None:
         return {"depth": options.depth, "fold": options.fold is not False, "page": None}
-    chosen = fit_drawing(analysis, options, budget=False).options
+    chosen = fit_drawing(analysis, options, budget=False, titles=False).options
     depth = analysis.view_depth(chosen.depth)
     every = max(analysis.max_depth, 1)
     # the paper style's default page yields to a depth and folding both given (as in fit_drawing)

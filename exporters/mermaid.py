@@ -44,7 +44,7 @@ def generate_mermaid(analysis: Analysis, options: DrawOptions | None = None) -> 
     of a big model is drawn at a depth a reader can follow."""
     options = options or DrawOptions()
     if options.fit != NO_FIT:
-        options = fit_drawing(analysis, options, budget=False).options
+        options = fit_drawing(analysis, options, budget=False, titles=False).options
     first = build_view(analysis, options)
     text = view_to_mermaid(first, options)
     if _fits(first, options, text):
