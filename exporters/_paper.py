@@ -461,8 +461,8 @@ def name_roles(root: ViewCluster, by_id: dict[str, ViewNode], label: object, edg
     ``label(node)`` gives a box's label, ``edges`` are the arrows drawn. A box gets its
     short name when the name says more than its type, and so do all boxes of a cluster
     that share a type (``conv1``, ``conv2``, ``shortcut``); what still reads the same gets
-    its full name. A name the exporter made up from an op type (``matmul_1``) is never
-    shown: such a box gets a role from the graph (:mod:`._roles`), ``scores`` or
+    the shortest end of its name that tells it apart (``blocks.0``, :func:`distinct_tails`).
+    A name the exporter made up from an op type (``matmul_1``) is never shown: such a box gets a role from the graph (:mod:`._roles`), ``scores`` or
     ``context`` in an attention, and one telling it from its cluster's look-alikes.
     """
     outs, ins = _adjacency({(e.src, e.dst): e for e in edges})
@@ -486,12 +486,28 @@ def name_roles(root: ViewCluster, by_id: dict[str, ViewNode], label: object, edg
                 seen.setdefault(label(node), []).append(node)  # type: ignore[operator]
         for group in seen.values():
             if len(group) > 1:
-                for node in group:
-                    if not _functional(node):
-                        node.role = node.name
+                named = [node for node in group if not _functional(node)]
+                for node, tail in zip(named, distinct_tails([node.name for node in named]), strict=True):
+                    node.role = tail
                 made = [node for node in group if _functional(node)]
                 if len(made) > 1:
                     _roles.tell_apart(made, by_id, ins, lambda n: "" if _functional(n) else short_name(n))
+
+
+def distinct_tails(names: list[str]) -> list[str]:
+    """The shortest dotted ends of ``names`` that tell them apart, never a bare position:
+
+    >>> distinct_tails(["encoder.layers.0.blocks.0", "encoder.layers.0.blocks.1"])
+    ['blocks.0', 'blocks.1']
+    >>> distinct_tails(["enc.block.0.attn", "dec.block.0.attn"])
+    ['enc.block.0.attn', 'dec.block.0.attn']
+    """
+    parts = [name.split(".") for name in names]
+    for k in range(1, max((len(p) for p in parts), default=0) + 1):
+        tails = [".".join(p[-k - (1 if len(p) > k and p[-k].isdigit() else 0) :]) for p in parts]
+        if len(set(tails)) == len(tails):
+            return tails
+    return list(names)
 
 
 def cluster_name(cluster: ViewCluster) -> str:
@@ -506,4 +522,4 @@ def _is_glyph(node: ViewNode) -> bool:
     return node.kind is _K.MERGE and node.repeat == 1 and ops.merge_symbol(node.type) in ("+", "\u00d7")
 
 
-__all__ = ["CONTAINERS", "PLUMBING_OPS", "absorb_activations", "cluster_name", "contract", "input_order", "name_outputs", "name_roles", "place_opless", "plumbing", "rotary", "short_name"]
+__all__ = ["CONTAINERS", "PLUMBING_OPS", "absorb_activations", "cluster_name", "contract", "distinct_tails", "input_order", "name_outputs", "name_roles", "place_opless", "plumbing", "rotary", "short_name"]

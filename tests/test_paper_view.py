@@ -259,6 +259,19 @@ def test_container_boxes_are_named_by_role_and_position_names_left_out(fixture_c
 
 
 @pytest.mark.torch
+def test_look_alike_modules_are_told_apart_by_the_end_of_their_names(fixture_cache: Any) -> None:
+    """Swin's two SwinLayers of a stage read the same; they are ``blocks.0`` and ``blocks.1``,
+    not ``encoder.layers.0.blocks.0``: the shortest end of the name that tells them apart."""
+    from modelmap.exporters._fit import fit_drawing
+
+    a = fixture_cache.analysis("zoo", "swin")
+    drawn = fit_drawing(a, DrawOptions(style="paper"), titles=False).options  # the figure drawn by default
+    labels = _labels(a, style="paper", depth=drawn.depth, fold=drawn.fold, fit="none")
+    roles = sorted(label.splitlines()[0] for label in labels.values() if "SwinLayer" in label)
+    assert roles == ["blocks.0", "blocks.0", "blocks.1", "blocks.1"], roles
+
+
+@pytest.mark.torch
 def test_an_activation_is_written_into_the_layer_it_follows(fixture_cache: Any) -> None:
     a = fixture_cache.analysis("torch", "seed_resnet")
     every = dict(depth=None, fold=True, fit="none")
