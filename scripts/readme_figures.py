@@ -4,7 +4,8 @@
 
 Writes ``seed_resnet.paper.png`` (the seed residual network, PyTorch) and
 ``gpt2.paper.png`` (GPT-2 from ``fixtures/transformers_zoo.py``, 2 layers of width 32),
-both at depth 2 with repeated blocks folded, as PNG at 144 dpi (a 9 pt label is 18 px
+both at depth 2 with repeated blocks folded, as PNG at 144 dpi, drawn as ``modelmap draw``
+draws them (cluster titles cleared of arrows) (a 9 pt label is 18 px
 high on a screen at 100 %). Prints each figure's size in pixels and inches.
 """
 
@@ -20,9 +21,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import modelmap as mm  # noqa: E402
-from modelmap.exporters import DrawOptions  # noqa: E402
-from modelmap.exporters.dot import generate_dot  # noqa: E402
-from modelmap.exporters.render import run_dot  # noqa: E402
+from dataclasses import replace  # noqa: E402
+
+from modelmap.exporters import DrawOptions, generate  # noqa: E402
 
 DPI = 144
 
@@ -53,8 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     for stem, (factory, options) in FIGURES.items():
-        dot = generate_dot(analysis(factory), options)
-        png = run_dot(dot, "png", (f"-Gdpi={DPI}",))
+        png = generate(analysis(factory), "png", replace(options, dpi=DPI))  # as `modelmap draw` draws it
         (args.out / f"{stem}.png").write_bytes(png)
         w, h = png_size(png)
         print(f"{stem}.png: {w} x {h} px, {w / DPI:.1f} x {h / DPI:.1f} in")
