@@ -21,9 +21,9 @@ could fit; when none fits, candidates are rendered in the order of their bounds 
 no remaining bound can beat the best measured, which is drawn with one
 :class:`~._base.DrawingWarning` giving the sizes. Renderings are cached on the
 analysis per candidate, so drawing the same figure as SVG, then PDF, lays it out once
-more at most. The figure drawn then has its cluster titles cleared of arrows
-(:mod:`._titles`: one to six more layouts when an arrow crosses a title, none otherwise),
-unless that would make a figure that fits no longer fit.
+more at most. The candidate drawn has its cluster titles cleared of arrows (:mod:`._titles`:
+one to six more layouts when an arrow crosses a title, none otherwise); when widening a
+title would make a figure that fits too wide, titles are only moved.
 
 The detailed style without ``fit`` renders nothing extra: it takes the deepest depth
 whose view has at most :data:`READABLE_BOXES` boxes (a 20,000-op model is not drawn
@@ -168,8 +168,8 @@ def fit_drawing(
     else:
         folds: list[bool | None] = [options.fold] if options.fold is not None else [True, False]
         fitted = _fit(analysis, options, page, depths, folds, measure)
-    if measure and titles:
-        fitted = Fitted(_clear_titles(analysis, fitted.chosen, page), fitted.warning)
+    if measure and titles and page is None:  # a fitted figure's titles are cleared as it is chosen
+        fitted = Fitted(_clear_titles(analysis, fitted.chosen), fitted.warning)
     if fitted.warning:
         warnings.warn(fitted.warning, DrawingWarning, stacklevel=3)
     return fitted
@@ -193,7 +193,8 @@ def _fit(
     analysis: Analysis, options: DrawOptions, page: Page, depths: list[int | None], folds: list[bool | None],
     measure: bool,
 ) -> Fitted:
-    """The first candidate that fits ``page``, or the closest one with a warning."""
+    """The first candidate that fits ``page`` (its titles cleared of arrows as far as it still
+    fits), or the closest one with a warning."""
     pending: list[tuple[float, int, DrawOptions, View]] = []
     best: Rendered | None = None
     for cand in (replace(options, depth=d, fold=f, fit=NO_FIT) for d in depths for f in folds):
@@ -207,7 +208,7 @@ def _fit(
         done = _render(analysis, cand, view)
         assert done.size is not None
         if done.size.smallest_text(page) >= page.min_text_pt:
-            return Fitted(done)
+            return Fitted(_clear_fitting(analysis, done, page))
         best = _better(best, done, page)
     if best is None and not pending:  # every candidate is over Graphviz's budget
         return Fitted(_readable(analysis, options, depths[-1:]))
@@ -223,6 +224,9 @@ def _fit(
             break
         best = _better(best, _render(analysis, cand, view), page)
     assert best is not None and best.size is not None
+    cleared = _clear_titles(analysis, best)
+    if cleared.size is not None and cleared.size.smallest_text(page) >= best.size.smallest_text(page):
+        best = cleared
     return Fitted(best, f"{_what(best.options, options)} {page} with text at {page.min_text_pt:g} pt or more; "
                         f"drew the closest: {best.size.describe(page)}")
 
@@ -270,34 +274,39 @@ def _laid_out(cand: DrawOptions, dot: str) -> Rendered:
     return Rendered(cand, dot, svg, measure_svg(svg), said)
 
 
-def _clear_titles(analysis: Analysis, chosen: Rendered, page: Page | None) -> Rendered:
-    """``chosen`` with its cluster titles clear of arrows (:mod:`._titles`), unless clearing
-    them would make a figure that fits no longer fit. A view over Graphviz's budget (the
+def _clear_fitting(analysis: Analysis, done: Rendered, page: Page) -> Rendered:
+    """``done``, which fits ``page``, with its titles cleared of arrows: moved and widened, or
+    if that makes it too wide to fit, only moved (its width kept), else as it is."""
+    for widen in (True, False):
+        cleared = _clear_titles(analysis, done, widen)
+        if cleared.size is not None and cleared.size.smallest_text(page) >= page.min_text_pt:
+            return cleared
+    return done
+
+
+def _clear_titles(analysis: Analysis, chosen: Rendered, widen: bool = True) -> Rendered:
+    """``chosen`` with its cluster titles clear of arrows (:mod:`._titles`), laid out and
+    measured; ``chosen`` itself when no title is crossed. A view over Graphviz's budget (the
     DOT exporter's text, never laid out) and a figure without clusters are left as they are."""
     view = build_view(analysis, chosen.options)
     if not view.root.children or len(view.nodes) > GRAPHVIZ_NODES.value():
         return chosen
     if chosen.svg is None:
         chosen = _render(analysis, chosen.options, view)
-    assert chosen.svg is not None and chosen.size is not None
-    key = ("exporters._titles", chosen.dot)
+    assert chosen.svg is not None
+    key = ("exporters._titles", chosen.dot, widen)
     done = analysis._cache.get(key)
     if done is None:
         layouts: dict[str, Rendered] = {}
 
-        def render(sides: dict[str, str]) -> str:
-            dot = view_to_dot(view, chosen.options, sides)
+        def render(places: dict[str, str]) -> str:
+            dot = view_to_dot(view, chosen.options, places)
             if dot not in layouts:
                 layouts[dot] = _laid_out(chosen.options, dot)
             return layouts[dot].svg or ""
 
-        sides, svg = clear_titles(chosen.svg, render)
-        done = next((r for r in layouts.values() if r.svg is svg), chosen) if sides else chosen
-        if page is not None and done.size is not None and done.size.smallest_text(page) < min(
-            page.min_text_pt, chosen.size.smallest_text(page)
-        ):
-            done = chosen
-        analysis._cache[key] = done
+        places, svg = clear_titles(chosen.svg, render, widen)
+        done = analysis._cache[key] = next((r for r in layouts.values() if r.svg is svg), chosen) if places else chosen
     return replace(done, options=chosen.options)
 
 

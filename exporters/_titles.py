@@ -9,13 +9,15 @@ but its width does: Graphviz makes a cluster at least as wide as its title.
 So :func:`clear_titles` works from the layout. It reads in the SVG every title an arrow
 runs through (within :data:`GAP`) and moves it to a corner of its cluster no arrow
 crosses: top or bottom (most clusters have several arrows in and one out), left or
-right. Where no corner is free, the title gets an empty cell as wide as its text beside
-it (an HTML-like label), so that its cluster is at least twice as wide as the title; the
-figure is laid out again and the title moved to a corner that is now free. Titles crossed
-only after that (a neighbour moved) are treated in turn, for at most :data:`ROUNDS`
-rounds, and the layout with the fewest crossed titles is kept. A title placed elsewhere
-is predicted from the drawn one mirrored in its cluster's middle; every round measures
-the new layout, so a wrong prediction costs a round, not a crossing.
+right. Where no corner is free, the title is wrapped onto two lines (``attn ·`` over
+``GPT2Attention``: half as wide, one line taller); where that is not enough, it gets an
+empty cell as wide as its text beside it (an HTML-like label), so that its cluster is at
+least twice as wide as the title. After each change the figure is laid out again and
+the title moved to a corner that is now free. Titles crossed only after that (a
+neighbour moved) are treated in turn, for at most :data:`ROUNDS` rounds, and the layout
+with the fewest crossed titles is kept. A title placed elsewhere is predicted from the
+drawn one mirrored in its cluster's middle; every round measures the new layout, so a
+wrong prediction costs a round, not a crossing.
 
 Reading the SVG: a cluster is a ``<g class="cluster">`` whose ``<title>`` is its DOT
 name (``cluster_c3``), outlined by one path or polygon and titled by ``<text>``
@@ -64,7 +66,8 @@ _EDGE_PATH = re.compile(r'<path [^>]*\bd="M([^"]*)"')
 
 #: Where a title may go, in the order tried: top left (Graphviz's place here), top right,
 #: bottom left, bottom right. A placement is ``labelloc`` + ``labeljust``, and a trailing
-#: ``w`` when the title is widened (see :func:`clear_titles`).
+#: ``n`` when the title is wrapped onto two lines, ``w`` when it is widened (see
+#: :func:`clear_titles`).
 PLACES = ("tl", "tr", "bl", "br")
 
 Arrows = list[list[tuple[float, float]]]
@@ -152,26 +155,29 @@ def crossed_titles(svg: str, places: dict[str, str] | None = None) -> set[str]:
     return {cid for cid, t in titles.items() if t.crossed(places.get(cid, "tl"), arrows)}
 
 
-def clear_titles(svg: str, render: Callable[[dict[str, str]], str]) -> tuple[dict[str, str], str]:
+def clear_titles(svg: str, render: Callable[[dict[str, str]], str], widen: bool = True) -> tuple[dict[str, str], str]:
     """Where to put the crossed titles (cluster id -> placement, see :data:`PLACES`) and the
     SVG of that layout.
 
     ``svg`` is the figure as first laid out; ``render(places)`` lays it out again with the
-    titles placed (and widened) as ``places`` says. A crossed title first moves to a corner
-    of its cluster that no arrow crosses; where there is none it is widened, and after the
-    new layout it moves to a free corner if one now exists. Returns ``({}, svg)`` when no
-    title is crossed.
+    titles placed, wrapped or widened as ``places`` says. A crossed title first moves to a
+    corner of its cluster that no arrow crosses; where there is none it is wrapped onto two
+    lines (``n``), then widened (``w``), and after each new layout it moves to a free corner
+    if one now exists. Returns ``({}, svg)`` when no title is crossed. ``widen`` False
+    never widens (the figure keeps its width).
     """
     crossed = crossed_titles(svg)
     best: tuple[int, dict[str, str], str] = (len(crossed), {}, svg)
     places: dict[str, str] = {}
+    last = "w" if widen else "n"  # the last resort allowed
     for _ in range(ROUNDS):
-        if not crossed - {cid for cid, p in places.items() if p.endswith("w")}:
-            break  # every crossed title is widened already
+        if not crossed - {cid for cid, p in places.items() if p.endswith(last)}:
+            break  # every crossed title has had the last resort already
         titles, arrows = read_layout(svg)
         for cid in crossed:
+            now = places.get(cid, "tl")
             free = _free_place(titles.get(cid), arrows)
-            places[cid] = (free or "tl") + ("w" if free is None or places.get(cid, "").endswith("w") else "")
+            places[cid] = free + now[2:] if free else now[:2] + ("w" if now.endswith("n") and widen else "n")
         svg = render(places)
         titles, arrows = read_layout(svg)
         moved = {cid: (_free_place(titles.get(cid), arrows, p[:2]) or p[:2]) + p[2:] for cid, p in places.items()}

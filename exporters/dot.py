@@ -163,7 +163,9 @@ def _add_cluster(
     place = titles.get(cluster.id, "tl")
     sub = pydot.Cluster(
         cluster.id,
-        label=_wide_title(text, place[1], look) if place.endswith("w") else dot_string(text),
+        label=_wide_title(text, place[1], look) if place.endswith("w") else (
+            _wrapped_title(text, place[1]) if place.endswith("n") else dot_string(text)
+        ),
         tooltip=tooltip("/".join(s for s in cluster.key if not s.startswith("\x00")) or cluster.name),
         style=dot_string("rounded,bold" if repeated else ("rounded,dashed" if paper else "rounded")),
         color=dot_string("#333333" if repeated else look.cluster_colour),
@@ -177,6 +179,19 @@ def _add_cluster(
     containers[cluster.id] = sub
     for child in cluster.children:
         _add_cluster(sub, child, containers, look, paper, titles)
+
+
+def _wrapped_title(text: str, side: str) -> str:
+    """``text`` on two lines justified to ``side``, broken after ``·`` (``attn ·`` /
+    ``GPT2Attention``), else at its widest space (``× 2`` / ``GPT2Block``)."""
+    head, sep, tail = text.partition(" \u00b7 ")
+    if sep:
+        lines = [head + " \u00b7", tail]
+    else:
+        head, sep, tail = text.partition("  ")
+        lines = [head, tail] if sep else text.rsplit(" ", 1)
+    align = "left" if side == "l" else "right"
+    return "<" + "".join(f'{xml_text(line)}<br align="{align}"/>' for line in lines) + ">"
 
 
 def _wide_title(text: str, side: str, look: Look) -> str:
