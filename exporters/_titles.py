@@ -177,7 +177,7 @@ def clear_titles(svg: str, render: Callable[[dict[str, str]], str], widen: bool 
         for cid in crossed:
             now = places.get(cid, "tl")
             free = _free_place(titles.get(cid), arrows)
-            places[cid] = free + now[2:] if free else now[:2] + ("w" if now.endswith("n") and widen else "n")
+            places[cid] = free + now[2:] if free else now[:2] + ("w" if now[2:] == "w" or now[2:] == "n" and widen else "n")
         svg = render(places)
         titles, arrows = read_layout(svg)
         moved = {cid: (_free_place(titles.get(cid), arrows, p[:2]) or p[:2]) + p[2:] for cid, p in places.items()}
