@@ -223,13 +223,25 @@ def dense_groups(seq: list[str], by_name: dict[str, Layer], skips: Sequence[Skip
         n = sum(g.cls == "DenseBlock" for g in out) + 1
         children = [Group(f"layer{k}", "DenseLayer", "concats", a, b) for k, (a, b, _) in enumerate(chain, 1)]
         out.append(_take(taken, Group(f"dense{n}", "DenseBlock", "concats", start, stop, children)))
-        res = _resolution(by_name[seq[stop - 1]], axis)
-        end = next((t for t in range(stop, min(stop + MAX_TRANSITION, len(seq))) if taken[t] or _resolution(by_name[seq[t]], axis) != res), None)
-        if end is None or taken[end] or len(by_name[seq[end]].output_shape or ()) != len(res or ()) + 1:
-            continue
-        if any(by_name[x].kind is _K.CONV for x in seq[stop:end]) and check(stop, end + 1):
-            out.append(_take(taken, Group(f"transition{n}", "Transition", "concats", stop, end + 1, level=True)))
+        end = _transition_end(seq, by_name, taken, stop, axis)
+        if end is not None and check(stop, end):
+            out.append(_take(taken, Group(f"transition{n}", "Transition", "concats", stop, end, level=True)))
     return out
+
+
+def _transition_end(seq: list[str], by_name: dict[str, Layer], taken: list[bool], start: int, axis: int) -> int | None:
+    """Where the transition starting at ``start`` ends (exclusive): after the first free layer
+    that changes the resolution, within :data:`MAX_TRANSITION` layers, with a convolution
+    before it; a global pooling (a head's: fewer axes) ends none."""
+    res = _resolution(by_name[seq[start - 1]], axis)
+    for t in range(start, min(start + MAX_TRANSITION, len(seq))):
+        layer = by_name[seq[t]]
+        if taken[t]:
+            return None
+        if _resolution(layer, axis) != res:
+            same_rank = res is not None and len(layer.output_shape or ()) == len(res) + 1
+            return t + 1 if same_rank and any(by_name[x].kind is _K.CONV for x in seq[start:t]) else None
+    return None
 
 
 def level_groups(seq: list[str], by_name: dict[str, Layer], skips: Sequence[Skip], taken: list[bool], check: Contiguity) -> list[Group]:
@@ -265,7 +277,10 @@ def level_groups(seq: list[str], by_name: dict[str, Layer], skips: Sequence[Skip
     merges_in = {seq[m]: seq[f] for f, m, _, across in spans if across}
     out: list[Group] = []
     for k, (a, b) in enumerate(zip(cuts, cuts[1:], strict=False)):
-        name, cls = (f"down{k + 1}", "EncoderLevel") if k < bottom else ("bottleneck", "Bottleneck") if k == bottom else (f"up{down.get(res[a], k + 1)}", "DecoderLevel")
+        if k != bottom:
+            name, cls = (f"down{k + 1}", "EncoderLevel") if k < bottom else (f"up{down.get(res[a], k + 1)}", "DecoderLevel")
+        else:
+            name, cls = "bottleneck", "Bottleneck"
         also = {merges_in[n] for n in seq[a:b] if n in merges_in}
         if b - a >= 2 and name not in {g.name for g in out} and check(a, b, also):
             out.append(_take(taken, Group(name, cls, "concats", a, b, level=True)))
@@ -304,4 +319,6 @@ def repeat_groups(
     return out
 
 
-__all__ = ["BLOCK_CLASS", "MAX_SPAN", "Contiguity", "Group", "dense_groups", "exit_groups", "level_groups", "repeat_groups", "skip_groups"]
+__all__ = [
+    "BLOCK_CLASS", "MAX_SPAN", "Contiguity", "Group", "dense_groups", "exit_groups", "level_groups", "repeat_groups", "skip_groups",
+]  # fmt: skip

@@ -7,6 +7,9 @@ the model and its layers, from these sources, in order of trust (a module of a t
 as an attention module full of functional ops, is left alone, and so is a Keras model
 nested in another):
 
+The layers are taken in dependency order (each after the layers it reads), the order the
+converter gave where that allows: a block's layers are then consecutive.
+
 1. **Names** (``"names"``). Keras applications name their layers after the architecture:
    ``conv2_block1_1_conv`` (ResNet: stage ``conv2``, block ``conv2_block1``),
    ``block_3_expand`` (MobileNetV2: block ``block_3``), ``block2a_expand_conv``
@@ -15,26 +18,44 @@ nested in another):
    more without a digit: ``expanded_conv``). A name's *keys* are its tokens (split at ``_``) that hold
    a digit, the first two levels of them (a token such as ``block2a`` is two levels,
    ``block2`` and ``block2a``). Consecutive layers with the same key at a level form a
-   module at that level. A name Keras made up (``conv2d_17``: the class in snake case
-   and a counter) has no key.
+   module at that level (a layout op of no layer between two of them, which tf2onnx may
+   leave, goes with them). A name Keras made up (``conv2d_17``: the class in snake case
+   and a counter) has no key. Merges named a word and a number, three or more
+   (InceptionV3's Concatenates ``mixed0`` ... ``mixed10``), each end a block that starts
+   after the one before.
 2. **Skips** (``"skips"``). Among the layers no name grouped, a residual block (identity
    or projection skip) spans from the layer after its fork to its merge, and the norms and activations right after the
    merge (the seed ResNet's block ends with ReLU + BN): the outermost skips only (a
-   squeeze-excitation gate inside a block stays inside it).
-3. **Repeats** (``"blocks"``): each unit of a run of repeated units the core found in the
+   squeeze-excitation gate inside a block stays inside it). The layers right before or
+   after such a block with the types of its body are the same block without its shortcut
+   (a stride-2 inverted residual); a body of pointwise, depthwise and pointwise
+   convolutions is an ``InvertedResidual``.
+3. **Concatenations** (``"concats"``). A DenseNet dense block: dense layers (fork exclusive
+   to merge of a concat skip at one resolution), each forking from the concatenation the one
+   before made, then its ``Transition`` (the layers up to the first that changes the
+   resolution, a convolution among them). A U-Net: where concat skips cross a change of
+   resolution, a new level starts at each layer that changes it; ``down1``...
+   (``EncoderLevel``), the lowest ``bottleneck``, then ``up2``, ``up1`` (``DecoderLevel``,
+   named after the encoder level whose skip they concatenate).
+4. **Repeats** (``"blocks"``): each unit of a run of repeated units the core found in the
    flat module (:mod:`.blocks`) that no earlier source grouped, and the layers right
    before the run when they have the unit's types (a stage's strided first block).
-4. **Shapes** (``"shapes"``): consecutive blocks from the sources above (modules of
+5. **Shapes** (``"shapes"``): consecutive blocks from the sources above (modules of
    layers only) with no layer between them form stages: a new stage starts at a block
    whose output differs in shape from its input (the downsampling block of a ResNet
    stage, the first inverted residual of a MobileNetV2 stage). A stage holds two blocks
-   or more; its class says what (``5 × ResidualBlock``, ``3 blocks``).
+   or more; its class says what (``5 × ResidualBlock``, ``3 blocks``). Transitions and
+   U-Net levels stand at a stage's level themselves.
 
 A candidate module is kept only if its layers are a contiguous subgraph: one layer
 outside feeds it, and one of its layers feeds the layers after it; a named one also
 holds every residual skip it touches whole (body and merge), not half a block. Names that share a
 key but are not such a subgraph stay ungrouped, so the figure stays honest. A module
 whose only child covers it is dropped (EfficientNet's stage ``block1`` of one block).
+One exception, and why it is sound: a U-Net decoder level has a second way in, the
+concat skip from its encoder level; the level is still one function of its inputs with
+one way out, and the skip is drawn as an edge between the two levels' boxes.
+The graph-side finders are in :mod:`._inferred_graph`.
 
 Inferred modules are marked in the tree (:attr:`ModuleNode.inferred` names the source)
 and in the JSON (``inferred_modules``); the layers' paths go through them, so every view
