@@ -111,7 +111,8 @@ def exit_groups(seq: list[str], by_name: dict[str, Layer], taken: list[bool], ch
     """Blocks ended by numbered merges: when :data:`MIN_EXITS` merge layers or more are named
     a word and a number (InceptionV3's Concatenates ``mixed0`` ... ``mixed10``), each ends a
     block that starts after the one before (exclusive); the first starts where the
-    smallest contiguous subgraph ending at it starts (after the stem)."""
+    smallest contiguous subgraph ending at it starts (after the stem). A merge of three
+    branches or more ends an ``InceptionBlock``."""
     ends: dict[str, list[int]] = {}
     for i, n in enumerate(seq):
         m = _EXIT.match(n)
@@ -124,7 +125,8 @@ def exit_groups(seq: list[str], by_name: dict[str, Layer], taken: list[bool], ch
         start = next((p for p in range(at[0] - 1, max(at[0] - MAX_SPAN, 0), -1) if check(p, at[0] + 1)), None)
         for end in at:
             if start is not None and end > start and not any(taken[start : end + 1]) and check(start, end + 1):
-                out.append(_take(taken, Group(seq[end], "", "names", start, end + 1)))
+                cls = "InceptionBlock" if len(set(by_name[seq[end]].inputs)) >= 3 else ""  # parallel branches concatenated
+                out.append(_take(taken, Group(seq[end], cls, "names", start, end + 1)))
             start = end + 1
     return out
 

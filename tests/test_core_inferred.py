@@ -327,5 +327,7 @@ def test_inception_v3_blocks_end_at_its_mixed_layers(analysed) -> None:
     assert blocks == [f"mixed{k}" for k in range(11)]
     stages = [c for c in a.tree[()].children if a.tree[c].inferred == "shapes"]
     assert [len(a.tree[s].children) for s in stages] == [1, 2, 5, 1, 2]  # a new stage where the shape changes
+    assert [a.tree[s].cls for s in stages] == ["InceptionBlock", "2 \u00d7 InceptionBlock", "5 \u00d7 InceptionBlock",
+                                              "InceptionBlock", "2 \u00d7 InceptionBlock"]  # fmt: skip
     mixed5 = a.tree[next(p for p in a.tree if p[-1:] == ("mixed5",) and not a.tree[p].leaf)]
     assert mixed5.layers[-1] == "mixed5" and len(mixed5.layers) == 32  # 10 convs with BN and activation, a pooling, the merge
