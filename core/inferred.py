@@ -7,9 +7,6 @@ the model and its layers, from these sources, in order of trust (a module of a t
 as an attention module full of functional ops, is left alone, and so is a Keras model
 nested in another):
 
-The layers are taken in dependency order (each after the layers it reads), the order the
-converter gave where that allows: a block's layers are then consecutive.
-
 1. **Names** (``"names"``). Keras applications name their layers after the architecture:
    ``conv2_block1_1_conv`` (ResNet: stage ``conv2``, block ``conv2_block1``),
    ``block_3_expand`` (MobileNetV2: block ``block_3``), ``block2a_expand_conv``
@@ -46,6 +43,9 @@ converter gave where that allows: a block's layers are then consecutive.
    stage, the first inverted residual of a MobileNetV2 stage). A stage holds two blocks
    or more; its class says what (``5 × ResidualBlock``, ``3 blocks``). Transitions and
    U-Net levels stand at a stage's level themselves.
+
+The layers are taken in dependency order (each after the layers it reads), the order the
+converter gave where that allows: a block's layers are then consecutive.
 
 A candidate module is kept only if its layers are a contiguous subgraph: one layer
 outside feeds it, and one of its layers feeds the layers after it; a named one also
