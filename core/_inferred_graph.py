@@ -209,9 +209,10 @@ def _concat_spans(seq: list[str], by_name: dict[str, Layer], skips: Sequence[Ski
 def dense_groups(seq: list[str], by_name: dict[str, Layer], skips: Sequence[Skip], taken: list[bool], check: Contiguity) -> list[Group]:
     """DenseNet's dense blocks among the free layers: a dense layer spans a concat skip at
     one resolution, fork (exclusive) to merge; two dense layers or more, each forking from
-    the merge that ends the one before (a growing tensor), are a block. After a block, its
-    transition: the layers up to the first that changes the resolution, if they hold a
-    convolution (1x1 conv and pooling)."""
+    the merge that ends the one before (a growing tensor), are a block, one module of
+    layers (dense layers as modules of their own would nest a cluster per layer, whose
+    titles the arrows between them cross). After a block, its transition: the layers up to
+    the first that changes the resolution, if they hold a convolution (1x1 conv and pooling)."""
     layers = {f: (f + 1, m + 1, axis) for f, m, axis, across in _concat_spans(seq, by_name, skips) if not across}
     merges = {stop - 1 for stop in (v[1] for v in layers.values())}
     out: list[Group] = []
@@ -223,8 +224,7 @@ def dense_groups(seq: list[str], by_name: dict[str, Layer], skips: Sequence[Skip
         if len(chain) < 2 or any(taken[start:stop]) or not all(check(a, b) for a, b, _ in [*chain, (start, stop, axis)]):
             continue
         n = sum(g.cls == "DenseBlock" for g in out) + 1
-        children = [Group(f"layer{k}", "DenseLayer", "concats", a, b) for k, (a, b, _) in enumerate(chain, 1)]
-        out.append(_take(taken, Group(f"dense{n}", "DenseBlock", "concats", start, stop, children)))
+        out.append(_take(taken, Group(f"dense{n}", "DenseBlock", "concats", start, stop, level=True)))
         end = _transition_end(seq, by_name, taken, stop, axis)
         if end is not None and check(stop, end):
             out.append(_take(taken, Group(f"transition{n}", "Transition", "concats", stop, end, level=True)))

@@ -27,10 +27,10 @@ nested in another):
    after such a block with the types of its body are the same block without its shortcut
    (a stride-2 inverted residual); a body of pointwise, depthwise and pointwise
    convolutions is an ``InvertedResidual``.
-3. **Concatenations** (``"concats"``). A DenseNet dense block: dense layers (fork exclusive
-   to merge of a concat skip at one resolution), each forking from the concatenation the one
-   before made, then its ``Transition`` (the layers up to the first that changes the
-   resolution, a convolution among them). A U-Net: where concat skips cross a change of
+3. **Concatenations** (``"concats"``). A DenseNet dense block, one module of the layers of
+   its dense layers (fork exclusive to merge of a concat skip at one resolution, each
+   forking from the concatenation the one before made), then its ``Transition`` (the
+   layers up to the first that changes the resolution, a convolution among them). A U-Net: where concat skips cross a change of
    resolution, a new level starts at each layer that changes it; ``down1``...
    (``EncoderLevel``), the lowest ``bottleneck``, then ``up2``, ``up1`` (``DecoderLevel``,
    named after the encoder level whose skip they concatenate).

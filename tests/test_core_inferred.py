@@ -238,8 +238,9 @@ def test_a_dense_block_of_growing_concatenations_and_its_transition() -> None:
     new, t = infer_modules(layers, tree, skips, [])
     p = parents(new)
     assert t[("dense1",)].cls == "DenseBlock" and t[("dense1",)].inferred == "concats"
-    assert [t[c].cls for c in t[("dense1",)].children] == ["DenseLayer"] * 3
-    assert t[("dense1", "layer2")].layers == ("batch_normalization_2", "re_lu_2", "conv2d_2", "concatenate_2")  # fork exclusive
+    assert t[("dense1",)].layers == tuple(n for i in (1, 2, 3) for n in (f"batch_normalization_{i}", f"re_lu_{i}", f"conv2d_{i}",
+                                                                          f"concatenate_{i}"))  # fork (conv2d) exclusive
+    assert all(t[c].leaf for c in t[("dense1",)].children)  # one module of layers: no cluster per dense layer
     assert t[("transition1",)].layers == ("conv2d_4", "average_pooling2d") and t[("transition1",)].cls == "Transition"
     assert p["conv2d"] == () and p["global_average_pooling2d"] == p["dense"] == ("head",)  # the transition is no part of the head
 
