@@ -366,11 +366,40 @@ def trace_to_onnx(keras: Any, tf: Any, model: Any, signature: Sequence[Any], tab
         values_left_out_of_model(enabled=not options.weights),
     ):
         try:
-            return convert_function(tf2onnx, forward, signature, opset)
+            proto = convert_function(tf2onnx, forward, signature, opset)
         except Exception as e:  # tracing runs the user's layers; tf2onnx raises plain Exceptions
             error = e
+        else:
+            captures_as_constants(proto, forward.get_concrete_function(*signature))
+            return proto
     cause = table.detokenize(describe_error(error))
     raise ConversionError(f"tf2onnx could not convert Keras model {name!r}: {cause}") from error
+
+
+def captures_as_constants(proto: onnx.ModelProto, concrete: Any) -> None:
+    """Graph inputs that are tensors the traced function captured become initializers.
+
+    tf2onnx lists every non-resource input of the concrete function as a graph input,
+    and that includes the tensors a layer holds as constants rather than variables: a
+    ``Normalization`` layer's ``mean`` and ``variance`` (EfficientNet's first layers), which
+    a drawing would show as inputs of their own and onnxruntime would ask to be fed. Each
+    such input read by a node becomes an initializer holding the captured value; one no
+    node reads (grappler folded its value already) is dropped.
+    """
+    from onnx import numpy_helper
+
+    captured = {inner.name: outer for outer, inner in concrete.graph.captures if inner.dtype.name != "resource"}
+    if not any(i.name in captured for i in proto.graph.input):
+        return
+    read = {name for node in proto.graph.node for name in node.input}
+    kept = []
+    for value in proto.graph.input:
+        if value.name not in captured:
+            kept.append(value)
+        elif value.name in read:
+            proto.graph.initializer.append(numpy_helper.from_array(captured[value.name].numpy(), value.name))
+    del proto.graph.input[:]
+    proto.graph.input.extend(kept)
 
 
 def describe_error(e: BaseException, limit: int = 300) -> str:

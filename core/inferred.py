@@ -15,26 +15,47 @@ nested in another):
    more without a digit: ``expanded_conv``). A name's *keys* are its tokens (split at ``_``) that hold
    a digit, the first two levels of them (a token such as ``block2a`` is two levels,
    ``block2`` and ``block2a``). Consecutive layers with the same key at a level form a
-   module at that level. A name Keras made up (``conv2d_17``: the class in snake case
-   and a counter) has no key.
+   module at that level (a layout op of no layer between two of them, which tf2onnx may
+   leave, goes with them). A name Keras made up (``conv2d_17``: the class in snake case
+   and a counter) has no key. Merges named a word and a number, three or more
+   (InceptionV3's Concatenates ``mixed0`` ... ``mixed10``), each end a block that starts
+   after the one before.
 2. **Skips** (``"skips"``). Among the layers no name grouped, a residual block (identity
    or projection skip) spans from the layer after its fork to its merge, and the norms and activations right after the
    merge (the seed ResNet's block ends with ReLU + BN): the outermost skips only (a
-   squeeze-excitation gate inside a block stays inside it).
-3. **Repeats** (``"blocks"``): each unit of a run of repeated units the core found in the
+   squeeze-excitation gate inside a block stays inside it). The layers right before or
+   after such a block with the types of its body are the same block without its shortcut
+   (a stride-2 inverted residual); a body of pointwise, depthwise and pointwise
+   convolutions is an ``InvertedResidual``.
+3. **Concatenations** (``"concats"``). A DenseNet dense block, one module of the layers of
+   its dense layers (fork exclusive to merge of a concat skip at one resolution, each
+   forking from the concatenation the one before made), then its ``Transition`` (the
+   layers up to the first that changes the resolution, a convolution among them). A U-Net: where concat skips cross a change of
+   resolution, a new level starts at each layer that changes it; ``down1``...
+   (``EncoderLevel``), the lowest ``bottleneck``, then ``up2``, ``up1`` (``DecoderLevel``,
+   named after the encoder level whose skip they concatenate).
+4. **Repeats** (``"blocks"``): each unit of a run of repeated units the core found in the
    flat module (:mod:`.blocks`) that no earlier source grouped, and the layers right
    before the run when they have the unit's types (a stage's strided first block).
-4. **Shapes** (``"shapes"``): consecutive blocks from the sources above (modules of
+5. **Shapes** (``"shapes"``): consecutive blocks from the sources above (modules of
    layers only) with no layer between them form stages: a new stage starts at a block
    whose output differs in shape from its input (the downsampling block of a ResNet
    stage, the first inverted residual of a MobileNetV2 stage). A stage holds two blocks
-   or more; its class says what (``5 × ResidualBlock``, ``3 blocks``).
+   or more; its class says what (``5 × ResidualBlock``, ``3 blocks``). Transitions and
+   U-Net levels stand at a stage's level themselves.
+
+The layers are taken in dependency order (each after the layers it reads), the order the
+converter gave where that allows: a block's layers are then consecutive.
 
 A candidate module is kept only if its layers are a contiguous subgraph: one layer
 outside feeds it, and one of its layers feeds the layers after it; a named one also
 holds every residual skip it touches whole (body and merge), not half a block. Names that share a
 key but are not such a subgraph stay ungrouped, so the figure stays honest. A module
 whose only child covers it is dropped (EfficientNet's stage ``block1`` of one block).
+One exception, and why it is sound: a U-Net decoder level has a second way in, the
+concat skip from its encoder level; the level is still one function of its inputs with
+one way out, and the skip is drawn as an edge between the two levels' boxes.
+The graph-side finders are in :mod:`._inferred_graph`.
 
 Inferred modules are marked in the tree (:attr:`ModuleNode.inferred` names the source)
 and in the JSON (``inferred_modules``); the layers' paths go through them, so every view
@@ -44,10 +65,12 @@ modules.
 
 from __future__ import annotations
 
+import heapq
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
+from ._inferred_graph import Contiguity, Group, dense_groups, exit_groups, level_groups, repeat_groups, skip_groups
 from .analysis import Block, Layer, ModuleNode, Skip
 from .kinds import LayerKind, SkipKind
 
@@ -55,29 +78,12 @@ from .kinds import LayerKind, SkipKind
 MIN_LAYERS = 12
 #: Name levels read from a layer's name: stage, block.
 NAME_LEVELS = 2
-#: The longest skip (in layers) a block is made of: a block is short, and checking long
-#: overlapping spans one by one would be quadratic
-MAX_SPAN = 400
 
 _K = LayerKind
 _IO = (_K.INPUT, _K.OUTPUT)
-#: Layers after a merge that still belong to its block (ReLU, BN; not the next conv)
-_TAIL_KINDS = (_K.ACTIVATION, _K.NORM, _K.DROPOUT, _K.IDENTITY)
 _DIGIT = re.compile(r"\d")
 _LETTERED = re.compile(r"^(\D*\d+)([a-z])$")  # block2a: stage block2, block block2a
 _COUNTER = re.compile(r"_\d+$")
-
-
-@dataclass
-class _Group:
-    """A candidate module: layers ``seq[start:stop]`` of the flat module, and its children."""
-
-    name: str
-    cls: str
-    source: str
-    start: int
-    stop: int
-    children: list[_Group] = field(default_factory=list)
 
 
 def infer_modules(
@@ -93,7 +99,7 @@ def infer_modules(
     paths: dict[str, tuple[str, ...]] = {}
     made: dict[tuple[str, ...], tuple[str, str]] = {}  # inferred path -> (class, source)
     for container in flat:
-        seq = [n for n in tree[container].layers if by_name[n].kind not in _IO]
+        seq = _in_order([n for n in tree[container].layers if by_name[n].kind not in _IO], by_name)
         groups = _find_groups(seq, by_name, skips, [b for b in blocks if b.parent == container and not b.shared])
         for group in groups:
             _place(group, container, seq, by_name, paths, made)
@@ -103,15 +109,43 @@ def infer_modules(
     return new_layers, _rebuild(new_layers, tree, made)
 
 
-def _find_groups(seq: list[str], by_name: dict[str, Layer], skips: Sequence[Skip], blocks: Sequence[Block]) -> list[_Group]:
+def _in_order(seq: list[str], by_name: dict[str, Layer]) -> list[str]:
+    """``seq`` in an order where every layer comes after the layers it reads, the given order
+    where that allows. A layer is listed where its first op is, and tf2onnx may move an op
+    up the graph (the Transposes of InceptionV3's ``mixed9`` Concatenate come before the
+    branches it concatenates), so a block's layers would not be consecutive."""
+    at = {n: i for i, n in enumerate(seq)}
+    readers: dict[str, list[str]] = {n: [] for n in seq}
+    waiting = dict.fromkeys(seq, 0)
+    for n in seq:
+        for x in set(by_name[n].inputs) & readers.keys():
+            readers[x].append(n)
+            waiting[n] += 1
+    ready = [at[n] for n in seq if not waiting[n]]
+    out: list[str] = []
+    while ready:
+        n = seq[heapq.heappop(ready)]
+        out.append(n)
+        for m in readers[n]:
+            waiting[m] -= 1
+            if not waiting[m]:
+                heapq.heappush(ready, at[m])
+    return out if len(out) == len(seq) else seq  # a cycle (not from a converter): as given
+
+
+def _find_groups(seq: list[str], by_name: dict[str, Layer], skips: Sequence[Skip], blocks: Sequence[Block]) -> list[Group]:
     """The top-level inferred modules of one flat module, in order."""
-    check = _Contiguity(seq, by_name, skips)
+    check = Contiguity(seq, by_name, skips)
     groups = _name_groups(seq, by_name, check, 0, 0, len(seq))
     taken = [False] * len(seq)
     for g in groups:
         taken[g.start : g.stop] = [True] * (g.stop - g.start)
-    found = _skip_groups(seq, by_name, skips, taken, check) + _repeat_groups(seq, by_name, blocks, taken, check)
-    groups = sorted(groups + found, key=lambda g: g.start)
+    groups += exit_groups(seq, by_name, taken, check)
+    groups += skip_groups(seq, by_name, skips, taken, check)
+    groups += dense_groups(seq, by_name, skips, taken, check)
+    groups += level_groups(seq, by_name, skips, taken, check)
+    groups += repeat_groups(seq, by_name, blocks, taken, check, _ABBREVIATIONS)
+    groups.sort(key=lambda g: g.start)
     return _stages(groups, seq, by_name, check)
 
 
@@ -154,21 +188,24 @@ def _identity(key: str) -> str:
     return "_".join(t for t in key.split("_") if _DIGIT.search(t)) or key
 
 
-def _name_groups(seq: list[str], by_name: dict[str, Layer], check: _Contiguity, level: int, lo: int, hi: int) -> list[_Group]:
+def _name_groups(seq: list[str], by_name: dict[str, Layer], check: Contiguity, level: int, lo: int, hi: int) -> list[Group]:
     """The modules named at ``level`` among ``seq[lo:hi]`` (and their children, below)."""
     if level >= NAME_LEVELS:
         return []
     keys = [name_keys(n, by_name[n].type) for n in seq[lo:hi]]
     ids = [_identity(k[level]) if len(k) > level else "" for k in keys]
-    out: list[_Group] = []
+    for k in range(1, len(ids) - 1):  # a layout op tf2onnx left between two layers of one module is in it
+        if not ids[k] and ids[k - 1] == ids[k + 1] and by_name[seq[lo + k]].kind is _K.RESHAPE and not by_name[seq[lo + k]].params:
+            ids[k] = ids[k - 1]
+    out: list[Group] = []
     i = 0
     while i < len(ids):
         j = i
         while j < len(ids) and ids[j] and ids[j] == ids[i]:
             j += 1
         if j - i >= 2 and check.whole(lo + i, lo + j):
-            names = [keys[k][level] for k in range(i, j)]
-            group = _Group(_common_name(names), check.block_class(lo + i, lo + j), "names", lo + i, lo + j)
+            names = [keys[k][level] for k in range(i, j) if len(keys[k]) > level]
+            group = Group(_common_name(names), _block_class(check, lo + i, lo + j), "names", lo + i, lo + j)
             group.children = _name_groups(seq, by_name, check, level + 1, lo + i, lo + j)
             if group.children:
                 group.cls = "Stage"
@@ -196,84 +233,29 @@ def _common_name(keys: list[str]) -> str:
 # --------------------------------------------------------------------------- structure
 
 
-def _skip_groups(seq: list[str], by_name: dict[str, Layer], skips: Sequence[Skip], taken: list[bool], check: _Contiguity) -> list[_Group]:
-    """Residual blocks among the layers no name grouped: fork (exclusive) to merge, and the
-    norms and activations after the merge; outermost first."""
-    index = {n: i for i, n in enumerate(seq)}
-    spans = []
-    for skip in skips:
-        f, m = index.get(skip.fork), index.get(skip.merge)
-        if f is None or m is None or not 1 < m - f <= MAX_SPAN or skip.kind not in _BLOCK_CLASS:
-            continue
-        stop = m + 1
-        while stop < len(seq) and by_name[seq[stop]].kind in _TAIL_KINDS and by_name[seq[stop]].inputs == (seq[stop - 1],):
-            stop += 1
-        spans.append((f + 1, stop, skip.kind))
-    spans.sort(key=lambda s: (s[0], -s[1]))
-    out: list[_Group] = []
-    end = 0
-    for start, stop, kind in spans:
-        if start < end or any(taken[start:stop]) or not check(start, stop):
-            continue  # inside (or across) a block already made, or not a subgraph
-        out.append(_Group("", _BLOCK_CLASS.get(kind, "Block"), "skips", start, stop))
-        end = stop
-        taken[start:stop] = [True] * (stop - start)
-    return out
-
-
-#: Blocks from skips: residual ones (a concatenation may span a U-Net; a gate sits in a block)
-_BLOCK_CLASS = {SkipKind.IDENTITY: "ResidualBlock", SkipKind.PROJECTION: "ResidualBlock"}
-
-
-def _repeat_groups(
-    seq: list[str], by_name: dict[str, Layer], blocks: Sequence[Block], taken: list[bool], check: _Contiguity
-) -> list[_Group]:
-    """The units of the runs of repeated units found in the flat module, where still free,
-    and the layers right before a run that have its unit's types (the strided first
-    block of a stage: the seed's plain twin has stages of 4, 10, 10 and 4 convolutions)."""
-    index = {n: i for i, n in enumerate(seq)}
-    out = []
-    for block in blocks:
-        spans = []
-        for unit in block.units:
-            at = sorted(index[n] for n in unit if n in index)
-            if len(at) >= 2 and at[-1] + 1 - at[0] == len(at):
-                spans.append((at[0], at[-1] + 1))
-        if spans:
-            start, stop = spans[0]
-            before = (start - (stop - start), start)  # right after another block only (not a stem)
-            if before[0] > 0 and taken[before[0] - 1] and [by_name[n].type for n in seq[before[0] : before[1]]] == [by_name[n].type for n in seq[start:stop]]:
-                spans.insert(0, before)
-        for start, stop in spans:
-            if any(taken[start:stop]) or not check(start, stop):
-                continue
-            out.append(_Group("", _SHORT.sub(lambda m: _ABBREVIATIONS[m.group(0)], block.name), "blocks", start, stop))
-            taken[start:stop] = [True] * (stop - start)
-    return out
-
-
-def _stages(groups: list[_Group], seq: list[str], by_name: dict[str, Layer], check: _Contiguity) -> list[_Group]:
+def _stages(groups: list[Group], seq: list[str], by_name: dict[str, Layer], check: Contiguity) -> list[Group]:
     """Stages, then the stem and head around them (see the module docstring)."""
-    out: list[_Group] = []
-    run: list[_Group] = []
+    out: list[Group] = []
+    run: list[Group] = []
     for g in groups:
-        if run and (g.children or g.start != run[-1].stop):
+        if run and (g.children or g.level or g.start != run[-1].stop):
             out += _split_run(run, seq, by_name, check)
             run = []
-        (out if g.children else run).append(g)
+        (out if g.children or g.level else run).append(g)
     out += _split_run(run, seq, by_name, check)
     out.sort(key=lambda g: g.start)
     if any(g.children for g in out):  # a lone block as big as a stage's is a stage of its own
-        out = [_Group("", "Stage", "shapes", g.start, g.stop, [g]) if not g.children and _main_layers(g, seq, by_name) >= 2
+        out = [Group("", "Stage", "shapes", g.start, g.stop, [g]) if not (g.children or g.level) and _main_layers(g, seq, by_name) >= 2
                else g for g in out]  # fmt: skip
+    if any(g.children or g.level for g in out):
         out = _stem_and_head(out, seq, check)
     _number(out)
     return out
 
 
-def _split_run(run: list[_Group], seq: list[str], by_name: dict[str, Layer], check: _Contiguity) -> list[_Group]:
+def _split_run(run: list[Group], seq: list[str], by_name: dict[str, Layer], check: Contiguity) -> list[Group]:
     """Adjacent blocks as stages: a new stage at a block that changes the shape."""
-    stages: list[list[_Group]] = []
+    stages: list[list[Group]] = []
     for g in run:
         first = by_name[seq[g.start]]
         src = by_name.get(first.inputs[0]) if first.inputs else None
@@ -285,31 +267,31 @@ def _split_run(run: list[_Group], seq: list[str], by_name: dict[str, Layer], che
     out = []
     for stage in stages:
         if len(stage) >= 2 and check(stage[0].start, stage[-1].stop):
-            out.append(_Group("", "Stage", "shapes", stage[0].start, stage[-1].stop, stage))
+            out.append(Group("", "Stage", "shapes", stage[0].start, stage[-1].stop, stage))
         else:
             out.extend(stage)
     return out
 
 
-def _main_layers(group: _Group, seq: list[str], by_name: dict[str, Layer]) -> int:
+def _main_layers(group: Group, seq: list[str], by_name: dict[str, Layer]) -> int:
     return sum(by_name[seq[i]].kind in _MAIN for i in range(group.start, group.stop))
 
 
 _MAIN = (_K.CONV, _K.LINEAR, _K.ATTENTION, _K.RECURRENT)
 
 
-def _stem_and_head(groups: list[_Group], seq: list[str], check: _Contiguity) -> list[_Group]:
+def _stem_and_head(groups: list[Group], seq: list[str], check: Contiguity) -> list[Group]:
     """What comes before the first stage as ``stem``, after the last as ``head``, each when it
     holds two items (layers or blocks) or more; a block alone there is of class ``Stem``
     (``Head``)."""
-    stages = [g for g in groups if g.children]
+    stages = [g for g in groups if g.children or g.level]
     first, last = stages[0].start, stages[-1].stop
     out = [g for g in groups if first <= g.start < last]
     for name, lo, hi in (("stem", 0, first), ("head", last, len(seq))):
         inner = [g for g in groups if lo <= g.start < hi]
         items = len(inner) + (hi - lo) - sum(g.stop - g.start for g in inner)
         if items >= 2 and check(lo, hi):
-            out.append(_Group(name, name.capitalize(), "position", lo, hi, inner))
+            out.append(Group(name, name.capitalize(), "position", lo, hi, inner))
         elif len(inner) == 1 and (inner[0].start, inner[0].stop) == (lo, hi) and not inner[0].children:
             inner[0].cls = name.capitalize()  # MobileNetV2's Conv1 is its stem
             out += inner
@@ -318,7 +300,7 @@ def _stem_and_head(groups: list[_Group], seq: list[str], check: _Contiguity) -> 
     return sorted(out, key=lambda g: g.start)
 
 
-def _number(groups: list[_Group]) -> None:
+def _number(groups: list[Group]) -> None:
     """Names for the modules no name gave, in order: ``stage1``, ``stage2``... and
     ``block1``, ``block2``...; and a class for the named ones (``Block``, or a stage's)."""
     count = {"Stage": 0, "": 0}
@@ -336,7 +318,7 @@ def _number(groups: list[_Group]) -> None:
         stack.extend(reversed(g.children))
 
 
-def _stage_class(stage: _Group) -> str:
+def _stage_class(stage: Group) -> str:
     """A stage's class says what it holds: ``5 × ResidualBlock``, ``3 blocks``."""
     classes = {c.cls or "Block" for c in stage.children}
     n = len(stage.children)
@@ -347,65 +329,23 @@ def _stage_class(stage: _Group) -> str:
 
 #: Long class names shortened in the classes made of them (``Conv2D+ReLU+BN``: labels keep 32 characters)
 _ABBREVIATIONS = {"BatchNormalization": "BN", "LayerNormalization": "LN", "GroupNormalization": "GN"}
-_SHORT = re.compile("|".join(_ABBREVIATIONS))
 
 #: The class of a named block by the skips merging in it, first match
 _NAMED_CLASS = {SkipKind.IDENTITY: "ResidualBlock", SkipKind.PROJECTION: "ResidualBlock", SkipKind.CONCAT: "DenseLayer",
                 SkipKind.GATE: "GatedBlock"}  # fmt: skip
 
 
-class _Contiguity:
-    """Whether ``seq[start:stop]`` is a contiguous subgraph: one layer outside feeds it,
-    and one of its layers feeds layers outside it."""
-
-    def __init__(self, seq: list[str], by_name: dict[str, Layer], skips: Sequence[Skip] = ()) -> None:
-        self.seq, self.by_name = seq, by_name
-        self.merge_kind = {s.merge: s.kind for s in skips if s.fork in by_name}
-        # crossed[p]: a residual skip's body and merge hold positions p - 1 and p
-        index = {n: i for i, n in enumerate(seq)}
-        steps = [0] * (len(seq) + 2)
-        for skip in skips:
-            at = [index[n] for n in (*skip.body, *skip.shortcut, skip.merge) if n in index]
-            if skip.kind in _BLOCK_CLASS and skip.merge in index and len(at) > 1:
-                steps[min(at) + 1] += 1
-                steps[index[skip.merge] + 1] -= 1
-        self.crossed, running = [False] * (len(seq) + 1), 0
-        for p in range(len(seq) + 1):
-            running += steps[p]
-            self.crossed[p] = running > 0
-
-    def whole(self, start: int, stop: int) -> bool:
-        """A contiguous subgraph that cuts no residual block (its body and merge are all
-        in it or all out: ``conv_a1``, ``relu_a1`` of a body ``conv_a1, relu_a1, conv_b1``
-        are half a block, whatever their names share)."""
-        return not self.crossed[start] and not self.crossed[stop] and self(start, stop)
-
-    def block_class(self, start: int, stop: int) -> str:
-        """A block's class from the skips merging in it (``ResidualBlock``), else ``""``."""
-        kinds = {self.merge_kind[n] for n in self.seq[start:stop] if n in self.merge_kind}
-        for kind, cls in _NAMED_CLASS.items():
-            if kind in kinds:
-                return cls
-        return ""
-
-    def __call__(self, start: int, stop: int) -> bool:
-        inside = set(self.seq[start:stop])
-        entries: set[str] = set()
-        exits = 0
-        for n in self.seq[start:stop]:
-            layer = self.by_name[n]
-            entries.update(x for x in layer.inputs if x not in inside)
-            exits += any(x not in inside for x in layer.outputs)
-            if len(entries) > 1 or exits > 1:
-                return False
-        return True
+def _block_class(check: Contiguity, start: int, stop: int) -> str:
+    """A named block's class from the skips merging in it (``ResidualBlock``), else ``""``."""
+    kinds = {check.merge_kind[n] for n in check.seq[start:stop] if n in check.merge_kind}
+    return next((cls for kind, cls in _NAMED_CLASS.items() if kind in kinds), "")
 
 
 # --------------------------------------------------------------------------- the new tree
 
 
 def _place(
-    group: _Group, parent: tuple[str, ...], seq: list[str], by_name: dict[str, Layer],
+    group: Group, parent: tuple[str, ...], seq: list[str], by_name: dict[str, Layer],
     paths: dict[str, tuple[str, ...]], made: dict[tuple[str, ...], tuple[str, str]],
 ) -> None:  # fmt: skip
     """Give the layers of ``group`` (and of its children) their paths through it."""

@@ -43,6 +43,20 @@ if TYPE_CHECKING:  # pragma: no cover
 Shape = tuple  # tuple[int | str | None, ...]
 
 
+def _in_layout(tensor: Shape | None, layer: Shape | None) -> Shape | None:
+    """A module's output shape: its last layer's own when the tensor leaving it is that shape
+    transposed (tf2onnx keeps NCHW between Keras layers that compute in NHWC), so that a
+    module box and a layer box read in one layout; else the tensor's.
+
+    >>> _in_layout((1, 8, 32, 32), (1, 32, 32, 8)), _in_layout((1, 10), (1, 20))
+    ((1, 32, 32, 8), (1, 10))
+    """
+    if tensor is None or layer is None or len(tensor) != len(layer):
+        return tensor
+    same = all(isinstance(d, int) for d in (*tensor, *layer)) and sorted(tensor) == sorted(layer)
+    return tuple(layer) if same else tensor
+
+
 def _shape_json(shape: Shape | None) -> list[Any] | None:
     """A shape as JSON: ints, symbolic dims as strings, unknown dims as null."""
     if shape is None:
@@ -234,7 +248,7 @@ def collapse(
             else:
                 links[(u, v)] = [tensor, shape, 1]
             if units[u].kind == LayerKind.MODULE:
-                units[u].output_shape = shape
+                units[u].output_shape = _in_layout(shape, layer.output_shape)
     inputs: dict[str, list[str]] = {key: [] for key in units}
     outputs: dict[str, list[str]] = {key: [] for key in units}
     for u, v in links:

@@ -35,6 +35,7 @@ from modelmap import _metadata as md  # noqa: E402
 from modelmap._errors import ConversionError, MissingInputError, ModelLoadError, UnsupportedModelError  # noqa: E402
 from modelmap.converters import ConvertOptions, convert, find_converter  # noqa: E402
 from modelmap.converters.keras3 import KerasConverter  # noqa: E402
+from modelmap.core import LayerKind, analyze_onnx  # noqa: E402
 
 PYTHON = sys.executable
 
@@ -55,6 +56,7 @@ LIGHT = [
     "inception",
     "se_block",
     "transformer_encoder",
+    "normalized",
 ]
 APPLICATIONS = [pytest.param("mobilenet_v2", marks=pytest.mark.heavy), pytest.param("densenet121", marks=pytest.mark.heavy)]
 
@@ -240,6 +242,21 @@ def test_batchnorm_node_holds_the_layer_statistics(converted: Any) -> None:
         assert next(a.f for a in node.attribute if a.name == "epsilon") == pytest.approx(layer.epsilon)
         checked += 1
     assert checked == len(bn_layers) == 8
+
+
+@pytest.mark.parametrize("name", ["normalized", "efficientnet_b0"])
+def test_a_normalization_layers_statistics_are_constants_not_inputs(converted: Any, name: str) -> None:
+    """A Normalization layer's mean and variance are constant tensors the traced function
+    captures; tf2onnx made them graph inputs (three inputs, three boxes in a drawing, and
+    onnxruntime asked for them). They are initializers: one input, Keras' numbers."""
+    c = converted(name)
+    initializers = {t.name for t in c.proto.graph.initializer}
+    assert [i.name for i in c.proto.graph.input] == ["input_layer"]
+    assert {n for node in c.proto.graph.node for n in node.input if n.startswith("normalization/")} <= initializers | {
+        o for node in c.proto.graph.node for o in node.output}
+    _assert_same_numbers(c.model, c.proto)
+    inputs = [layer.name for layer in analyze_onnx(c.proto).layers if layer.kind is LayerKind.INPUT]
+    assert inputs == ["input_layer"]
 
 
 def test_seed_resnet_keeps_its_14_residual_adds(converted: Any) -> None:

@@ -1,8 +1,8 @@
 """Figures a researcher would publish (issue 9): they fit the page, they print, they are clean.
 
 Over the transformers zoo (``fixtures/transformers_zoo.py``, all of it), Keras
-applications (MobileNetV2 and MobileNet, ``weights=None``) and the seed models in both
-frameworks, each converted once per run through the shared cache (``tests/fixture_cache.py``):
+applications (MobileNetV2, MobileNet, EfficientNetB0, InceptionV3, ``weights=None``), Keras
+DenseNet, U-Net and inverted-residual fixtures, and the seed models in both frameworks, each converted once per run through the shared cache (``tests/fixture_cache.py``):
 
 - the default paper figure, ``modelmap draw MODEL -o fig.svg --style paper``, measured in
   the SVG Graphviz writes, keeps every text at 6 pt or more once scaled to a 7 x 9 in
@@ -18,8 +18,7 @@ first candidate that fits, from most detail to least; a depth or folding the use
 is kept; DOT, SVG, PDF and PNG draw the same figure; the CLI warns once. Print quality:
 PDFs embed their fonts, PNGs follow ``dpi``. Keras ResNet50 and DenseNet121 are left
 out: they are ``heavy`` conversions (tests/conftest.py) and MobileNetV2 has the same
-kind of figure (a flat Keras functional model of ~150 layers). EfficientNetB0 is left out:
-tf2onnx makes its Normalization layer's statistics graph inputs (boxes of their own).
+kind of figure (a flat Keras functional model of ~150 layers).
 """
 
 from __future__ import annotations
@@ -49,7 +48,8 @@ ROOT = Path(__file__).resolve().parents[1]
 PAGE = Page(7.0, 9.0)
 SEEDS = ["seed_resnet", "seed_plain", "small_cnn", "mlp", "convnet"]
 #: Keras models are flat: they fit through the modules core/inferred.py gives them
-KERAS = ["seed_resnet", "seed_plain", "small_cnn", "mlp", "mobilenet_v2", "mobilenet"]
+KERAS = ["seed_resnet", "seed_plain", "small_cnn", "mlp", "mobilenet_v2", "mobilenet", "efficientnet_b0", "inception_v3",
+         "inverted_residual", "densenet", "unet"]  # fmt: skip
 
 
 def _zoo_names() -> list[str]:
