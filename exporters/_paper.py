@@ -322,6 +322,13 @@ def _functional(node: ViewNode) -> bool:
     return node.type in ops.OP_KINDS and _TRAILING.sub("", short_name(node)) == ops.op_slug(node.type)
 
 
+def _auto_named(node: ViewNode) -> bool:
+    """Whether a box's name is the one a framework numbers from its class (Keras'
+    ``conv2d_2`` for Conv2D, ``batch_normalization_1``): it tells a reader nothing."""
+    name = re.sub(r"_\d+$", "", short_name(node)).replace("_", "").lower()
+    return bool(name) and name == (node.type or "").replace("_", "").lower()
+
+
 _TABLE = re.compile(r"rotary|positional|position_emb|rel_emb|relative", re.IGNORECASE)
 
 
@@ -460,7 +467,8 @@ def name_roles(root: ViewCluster, by_id: dict[str, ViewNode], label: object, edg
 
     ``label(node)`` gives a box's label, ``edges`` are the arrows drawn. A box gets its
     short name when the name says more than its type, and so do all boxes of a cluster
-    that share a type (``conv1``, ``conv2``, ``shortcut``); what still reads the same gets
+    that share a type (``conv1``, ``conv2``, ``shortcut``; not Keras' ``conv2d_2``, a
+    number a framework gave, :func:`_auto_named`); what still reads the same gets
     the shortest end of its name that tells it apart (``blocks.0``, :func:`distinct_tails`).
     A name the exporter made up from an op type (``matmul_1``) is never shown: such a box gets a role from the graph (:mod:`._roles`), ``scores`` or
     ``context`` in an attention, and one telling it from its cluster's look-alikes.
@@ -478,7 +486,7 @@ def name_roles(root: ViewCluster, by_id: dict[str, ViewNode], label: object, edg
         for node in members:
             if _functional(node):
                 node.role = _roles.attention_role(node, by_id, ins, outs)
-            elif _says_more(node) or len(by_type.get(node.type, ())) > 1 and not _index_only(node):
+            elif _says_more(node) or len(by_type.get(node.type, ())) > 1 and not _index_only(node) and not _auto_named(node):
                 node.role = short_name(node)
         seen: dict[str, list[ViewNode]] = {}
         for node in members:

@@ -271,6 +271,20 @@ def test_look_alike_modules_are_told_apart_by_the_end_of_their_names(fixture_cac
     assert roles == ["blocks.0", "blocks.0", "blocks.1", "blocks.1"], roles
 
 
+@pytest.mark.keras
+def test_names_a_framework_numbered_from_the_class_are_not_roles(fixture_cache: Any) -> None:
+    """Keras names layers ``conv2d_2``, ``batch_normalization_1``: the DenseNet fixture's dense
+    block has three of each, and its boxes read by type, not by those numbers."""
+    from modelmap.exporters._fit import fit_drawing
+
+    a = fixture_cache.analysis("keras", "densenet")
+    drawn = fit_drawing(a, DrawOptions(style="paper"), titles=False).options
+    labels = _labels(a, style="paper", depth=drawn.depth, fold=drawn.fold, fit="none")
+    roles = [label.splitlines()[0] for label in labels.values()]
+    assert not [r for r in roles if re.fullmatch(r"(conv2d|batch_normalization|concatenate)(_\d+)?", r)], roles
+    assert sum(r.startswith("Conv2D 3×3, 8") for r in roles) == 3, roles
+
+
 @pytest.mark.torch
 def test_an_activation_is_written_into_the_layer_it_follows(fixture_cache: Any) -> None:
     a = fixture_cache.analysis("torch", "seed_resnet")
