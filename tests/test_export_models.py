@@ -389,16 +389,17 @@ def dot_json(dot_text: str) -> dict:
 def dot_parts(dot_text: str) -> tuple[dict[str, dict], list[dict], dict[str, dict]]:
     """(nodes by name, edges with tail/head names, clusters by name) from Graphviz's parse.
 
-    A cluster title moved clear of an arrow is an HTML-like label (a table of the title and
-    an empty cell, exporters/_titles.py); its ``label`` here is the title's text."""
+    A cluster title moved clear of an arrow may be an HTML-like label (a table of the title
+    and an empty cell, or the title on two lines, exporters/_titles.py); its ``label`` here
+    is the title's text on one line."""
     d = dot_json(dot_text)
     objects = d.get("objects", [])
     by_gvid = {o["_gvid"]: o for o in objects}
     nodes = {o["name"]: o for o in objects if "nodes" not in o and not o["name"].startswith("cluster")}
     clusters = {o["name"]: o for o in objects if o["name"].startswith("cluster")}
     for c in clusters.values():
-        if c.get("label", "").startswith("<table"):
-            c["label"] = html.unescape(re.sub(r"<[^>]*>", "", c["label"]))
+        if re.search(r"<(table|br)\b", c.get("label", "")):
+            c["label"] = html.unescape(re.sub(r"<[^>]*>", "", re.sub(r"<br[^>]*>(?!$)", " ", c["label"])))
     edges = []
     for e in d.get("edges", []):
         e = dict(e)

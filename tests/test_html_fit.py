@@ -52,7 +52,9 @@ def _figure(analysis: Any, options: DrawOptions) -> tuple[Counter, Counter]:
         title = g.find(SVG + "title")
         if g.get("class") not in ("node", "cluster") or title is None or "legend" in (title.text or ""):
             continue
-        text = "\n".join(t.text or "" for t in g.iter(SVG + "text")).replace("\u00a0", " ")  # Graphviz: "  " -> " \xa0"
+        # a frame's title wrapped onto two lines clear of an arrow (exporters/_titles.py) is one title
+        sep = "\n" if g.get("class") == "node" else " "
+        text = sep.join(t.text or "" for t in g.iter(SVG + "text")).replace("\u00a0", " ")  # Graphviz: "  " -> " \xa0"
         (boxes if g.get("class") == "node" else frames)[text] += 1
     return boxes, frames
 
