@@ -322,6 +322,12 @@ def _functional(node: ViewNode) -> bool:
     return node.type in ops.OP_KINDS and _TRAILING.sub("", short_name(node)) == ops.op_slug(node.type)
 
 
+def _unnamed(node: ViewNode) -> bool:
+    """Whether a box's name is no name a reader gave: a position (``stage2.1``), a framework's
+    number (``conv2d_2``), or one modelmap made up for a module it inferred (``block3``)."""
+    return _index_only(node) or _auto_named(node) or node.inferred
+
+
 def _auto_named(node: ViewNode) -> bool:
     """Whether a box's name is the one a framework numbers from its class (Keras'
     ``conv2d_2`` for Conv2D, ``batch_normalization_1``): it tells a reader nothing."""
@@ -467,8 +473,8 @@ def name_roles(root: ViewCluster, by_id: dict[str, ViewNode], label: object, edg
 
     ``label(node)`` gives a box's label, ``edges`` are the arrows drawn. A box gets its
     short name when the name says more than its type, and so do all boxes of a cluster
-    that share a type (``conv1``, ``conv2``, ``shortcut``; not Keras' ``conv2d_2``, a
-    number a framework gave, :func:`_auto_named`); what still reads the same gets
+    that share a type (``conv1``, ``conv2``, ``shortcut``; not a name no reader gave,
+    :func:`_unnamed`); what still reads the same gets
     the shortest end of its name that tells it apart (``blocks.0``, :func:`distinct_tails`).
     A name the exporter made up from an op type (``matmul_1``) is never shown: such a box gets a role from the graph (:mod:`._roles`), ``scores`` or
     ``context`` in an attention, and one telling it from its cluster's look-alikes.
@@ -486,7 +492,7 @@ def name_roles(root: ViewCluster, by_id: dict[str, ViewNode], label: object, edg
         for node in members:
             if _functional(node):
                 node.role = _roles.attention_role(node, by_id, ins, outs)
-            elif _says_more(node) or len(by_type.get(node.type, ())) > 1 and not _index_only(node) and not _auto_named(node):
+            elif _says_more(node) or len(by_type.get(node.type, ())) > 1 and not _unnamed(node):
                 node.role = short_name(node)
         seen: dict[str, list[ViewNode]] = {}
         for node in members:

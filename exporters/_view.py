@@ -57,6 +57,7 @@ class ViewNode:
     mark: str = ""  # a key of _style.MARKS ("added", "changed": draw --diff), "" for none
     role: str = ""  # the name line of a paper-style label ("c_attn"), "" for none (see _paper.name_roles)
     then: str = ""  # the activation written into this box ("ReLU"), "" for none (see _paper.absorb_activations)
+    inferred: bool = False  # a module modelmap grouped (core/inferred.py): its name is ours, not the user's
 
 
 @dataclass
@@ -275,6 +276,7 @@ def build_view(analysis: Analysis, options: DrawOptions) -> View:
             attrs=dict(unit.attrs),
             members=unit.members,
             cluster=unit.path[:-1],  # the module holding it
+            inferred=unit.kind is LayerKind.MODULE and bool(getattr(analysis.tree.get(unit.path), "inferred", "")),
         )
     edges: dict[tuple[str, str], ViewEdge] = {}
     for unit in units:  # arrows by source, in the order each source's outputs are listed

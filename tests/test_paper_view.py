@@ -285,6 +285,21 @@ def test_names_a_framework_numbered_from_the_class_are_not_roles(fixture_cache: 
     assert sum(r.startswith("Conv2D 3×3, 8") for r in roles) == 3, roles
 
 
+@pytest.mark.keras
+def test_inferred_module_names_are_not_roles(fixture_cache: Any) -> None:
+    """The Keras seed ResNet's blocks are modules modelmap inferred (``block3``); its figure
+    reads "ResidualBlock" and "ResidualBlock × 4" as the PyTorch seed's does, not ``block3``."""
+    from modelmap.exporters._fit import fit_drawing
+
+    a = fixture_cache.analysis("keras", "seed_resnet")
+    drawn = fit_drawing(a, DrawOptions(style="paper"), titles=False).options
+    assert drawn.depth == 2 and drawn.fold  # stages as clusters, blocks folded: the PyTorch seed's figure
+    labels = _labels(a, style="paper", depth=drawn.depth, fold=drawn.fold, fit="none")
+    firsts = [label.splitlines()[0] for label in labels.values()]
+    assert not [f for f in firsts if re.fullmatch(r"block\d+", f)], firsts
+    assert firsts.count("ResidualBlock × 4") == 2, firsts
+
+
 @pytest.mark.torch
 def test_an_activation_is_written_into_the_layer_it_follows(fixture_cache: Any) -> None:
     a = fixture_cache.analysis("torch", "seed_resnet")
