@@ -474,10 +474,11 @@ def name_roles(root: ViewCluster, by_id: dict[str, ViewNode], label: object, edg
     ``label(node)`` gives a box's label, ``edges`` are the arrows drawn. A box gets its
     short name when the name says more than its type, and so do all boxes of a cluster
     that share a type (``conv1``, ``conv2``, ``shortcut``; not a name no reader gave,
-    :func:`_unnamed`); what still reads the same gets
-    the shortest end of its name that tells it apart (``blocks.0``, :func:`distinct_tails`).
-    A name the exporter made up from an op type (``matmul_1``) is never shown: such a box gets a role from the graph (:mod:`._roles`), ``scores`` or
-    ``context`` in an attention, and one telling it from its cluster's look-alikes.
+    :func:`_unnamed`); what still reads the same gets the shortest end of its name that
+    tells it apart (``blocks.0``, :func:`distinct_tails`). A name the exporter made up
+    from an op type (``matmul_1``) is never shown: such a box gets a role from the graph
+    (:mod:`._roles`), ``scores`` or ``context`` in an attention, and one telling it from
+    its cluster's look-alikes.
     """
     outs, ins = _adjacency({(e.src, e.dst): e for e in edges})
     stack = [root]
