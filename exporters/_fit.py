@@ -208,7 +208,7 @@ def _fit(
         done = _render(analysis, cand, view)
         assert done.size is not None
         if done.size.smallest_text(page) >= page.min_text_pt:
-            return Fitted(_clear_fitting(analysis, done, page))
+            return Fitted(_clear_fitting(analysis, done, page, view))
         best = _better(best, done, page)
     if best is None and not pending:  # every candidate is over Graphviz's budget
         return Fitted(_readable(analysis, options, depths[-1:]))
@@ -274,21 +274,23 @@ def _laid_out(cand: DrawOptions, dot: str) -> Rendered:
     return Rendered(cand, dot, svg, measure_svg(svg), said)
 
 
-def _clear_fitting(analysis: Analysis, done: Rendered, page: Page) -> Rendered:
-    """``done``, which fits ``page``, with its titles cleared of arrows: moved and widened, or
-    if that makes it too wide to fit, only moved (its width kept), else as it is."""
+def _clear_fitting(analysis: Analysis, done: Rendered, page: Page, view: View) -> Rendered:
+    """``done`` (drawn from ``view``), which fits ``page``, with its titles cleared of arrows:
+    moved and widened, or if that makes it too wide to fit, only moved (its width kept),
+    else as it is."""
     for widen in (True, False):
-        cleared = _clear_titles(analysis, done, widen)
+        cleared = _clear_titles(analysis, done, widen, view)
         if cleared.size is not None and cleared.size.smallest_text(page) >= page.min_text_pt:
             return cleared
     return done
 
 
-def _clear_titles(analysis: Analysis, chosen: Rendered, widen: bool = True) -> Rendered:
+def _clear_titles(analysis: Analysis, chosen: Rendered, widen: bool = True, view: View | None = None) -> Rendered:
     """``chosen`` with its cluster titles clear of arrows (:mod:`._titles`), laid out and
-    measured; ``chosen`` itself when no title is crossed. A view over Graphviz's budget (the
-    DOT exporter's text, never laid out) and a figure without clusters are left as they are."""
-    view = build_view(analysis, chosen.options)
+    measured; ``chosen`` itself when no title is crossed. ``view``: the view ``chosen`` was
+    drawn from, when the caller has it. A view over Graphviz's budget (the DOT exporter's
+    text, never laid out) and a figure without clusters are left as they are."""
+    view = view if view is not None else build_view(analysis, chosen.options)
     if not view.root.children or len(view.nodes) > GRAPHVIZ_NODES.value():
         return chosen
     if chosen.svg is None:

@@ -150,8 +150,11 @@ def read_layout(svg: str) -> tuple[dict[str, Title], Arrows]:
 def crossed_titles(svg: str, places: dict[str, str] | None = None) -> set[str]:
     """The ids of the clusters whose title an arrow runs through, each title where ``places``
     puts it (top left where it says nothing)."""
-    titles, arrows = read_layout(svg)
-    places = places or {}
+    return _crossed(read_layout(svg), places or {})
+
+
+def _crossed(layout: tuple[dict[str, Title], Arrows], places: dict[str, str]) -> set[str]:
+    titles, arrows = layout
     return {cid for cid, t in titles.items() if t.crossed(places.get(cid, "tl"), arrows)}
 
 
@@ -166,25 +169,27 @@ def clear_titles(svg: str, render: Callable[[dict[str, str]], str], widen: bool 
     if one now exists. Returns ``({}, svg)`` when no title is crossed. ``widen`` False
     never widens (the figure keeps its width).
     """
-    crossed = crossed_titles(svg)
+    resort = {"": "n", "n": "w" if widen else "n", "w": "w"}  # a title's next resort after each
+    layout = read_layout(svg)
+    crossed = _crossed(layout, {})
     best: tuple[int, dict[str, str], str] = (len(crossed), {}, svg)
     places: dict[str, str] = {}
-    last = "w" if widen else "n"  # the last resort allowed
     for _ in range(ROUNDS):
-        if not crossed - {cid for cid, p in places.items() if p.endswith(last)}:
-            break  # every crossed title has had the last resort already
-        titles, arrows = read_layout(svg)
+        if all(resort[places.get(cid, "tl")[2:]] == places.get(cid, "tl")[2:] for cid in crossed):
+            break  # every crossed title has had the last resort allowed already
+        titles, arrows = layout
         for cid in crossed:
             now = places.get(cid, "tl")
             free = _free_place(titles.get(cid), arrows)
-            places[cid] = free + now[2:] if free else now[:2] + ("w" if now[2:] == "w" or now[2:] == "n" and widen else "n")
+            places[cid] = free + now[2:] if free else now[:2] + resort[now[2:]]
         svg = render(places)
-        titles, arrows = read_layout(svg)
+        layout = titles, arrows = read_layout(svg)
         moved = {cid: (_free_place(titles.get(cid), arrows, p[:2]) or p[:2]) + p[2:] for cid, p in places.items()}
         if moved != places:  # a title changes corner, not the layout: draw it there
             places = moved
             svg = render(places)
-        crossed = crossed_titles(svg, places)
+            layout = read_layout(svg)
+        crossed = _crossed(layout, places)
         if len(crossed) < best[0]:
             best = (len(crossed), dict(places), svg)
     return best[1], best[2]

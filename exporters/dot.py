@@ -163,9 +163,7 @@ def _add_cluster(
     place = titles.get(cluster.id, "tl")
     sub = pydot.Cluster(
         cluster.id,
-        label=_wide_title(text, place[1], look) if place.endswith("w") else (
-            _wrapped_title(text, place[1]) if place.endswith("n") else dot_string(text)
-        ),
+        label=_title_label(text, place, look),
         tooltip=tooltip("/".join(s for s in cluster.key if not s.startswith("\x00")) or cluster.name),
         style=dot_string("rounded,bold" if repeated else ("rounded,dashed" if paper else "rounded")),
         color=dot_string("#333333" if repeated else look.cluster_colour),
@@ -179,6 +177,14 @@ def _add_cluster(
     containers[cluster.id] = sub
     for child in cluster.children:
         _add_cluster(sub, child, containers, look, paper, titles)
+
+
+def _title_label(text: str, place: str, look: Look) -> str:
+    """A cluster title's DOT label at ``place`` (see :data:`._titles.PLACES`): as it is,
+    wrapped (``n``) or widened (``w``)."""
+    if place.endswith("w"):
+        return _wide_title(text, place[1], look)
+    return _wrapped_title(text, place[1]) if place.endswith("n") else dot_string(text)
 
 
 def _wrapped_title(text: str, side: str) -> str:
